@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TaskHub.Api.Health;
+using TaskHub.Api.Tasks;
+using TaskHub.Contracts.Client;
+using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Transport;
+
+namespace TaskHub.Api;
+
+/// <summary>Everything the Api process serves; tests compose the same application on Kestrel.</summary>
+public static class ApiApp
+{
+    public static WebApplicationBuilder AddTaskHubApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddAsyncTaskOptions(builder.Configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+        });
+
+        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
+        services.AddSingleton<TaskReader>();
+
+        services.AddTaskHubBus(x => x.AddTaskClient());
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+        return builder;
+    }
+
+    public static WebApplication MapTaskHubApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi("/docs/{documentName}.json");
+        app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription();
+        // 200 only when every check (the bus's RabbitMQ connection, PostgreSQL) is healthy.
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 503 } });
+        app.MapTaskEndpoints();
+        return app;
+    }
+
+    const string DocsPage = """
+        <!doctype html><html><head><meta charset="utf-8"><title>TaskHub API</title></head>
+        <body><h1>TaskHub API</h1><p>OpenAPI document: <a href="/docs/v1.json">/docs/v1.json</a></p>
+        <p>Load it into any OpenAPI viewer, or read it as JSON.</p></body></html>
+        """;
+}

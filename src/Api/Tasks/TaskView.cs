@@ -1,0 +1,18 @@
+using System.Text.Json;
+
+namespace TaskHub.Api.Tasks;
+
+/// <summary>A task as <c>GET /tasks/{id}</c> shows it; <c>status</c> is WAITING, RUNNING, SUCCESS or FAILURE.</summary>
+public sealed record TaskView(
+    Guid Id,
+    string Name,
+    string Status,
+    int Current,
+    int Total,
+    string? Message,
+    JsonElement? Response,
+    string? Error,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt);

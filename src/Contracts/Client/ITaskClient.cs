@@ -1,0 +1,20 @@
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Tasks;
+
+namespace TaskHub.Contracts.Client;
+
+/// <summary>The .NET producer's handle on TaskHub, like gobay's <c>AsyncTask.SendTask</c>.</summary>
+public interface ITaskClient
+{
+    /// <summary>Hands the task to the Scheduler and returns its id at once.</summary>
+    Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The task's current state, or null when it is unknown or its result has expired.</summary>
+    Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits until the task is SUCCESS or FAILURE; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    Task<TaskStatusSnapshot> WaitForResultAsync(Guid taskId, TimeSpan timeout, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Where the task goes and how it is retried; unset fields use the Worker's policy for the task name.</summary>
+public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null);

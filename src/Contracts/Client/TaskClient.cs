@@ -1,0 +1,52 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Tasks;
+
+namespace TaskHub.Contracts.Client;
+
+public sealed class TaskClient(IPublishEndpoint publish, IRequestClient<GetTaskStatus> status, TimeProvider time) : ITaskClient
+{
+    public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
+        var taskId = options?.TaskId ?? NewId.NextGuid();
+        await publish.Publish(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
+        return taskId;
+    }
+
+    public async Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default)
+    {
+        var response = await status.GetResponse<TaskStatusSnapshot, TaskNotFound>(new GetTaskStatus(taskId), cancellationToken);
+        return response.Is(out Response<TaskStatusSnapshot>? found) ? found!.Message : null;
+    }
+
+    public async Task<TaskStatusSnapshot> WaitForResultAsync(Guid taskId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = time.GetUtcNow() + timeout;
+        var pause = TimeSpan.FromMilliseconds(20);
+        while (true)
+        {
+            var snapshot = await GetStatusAsync(taskId, cancellationToken);
+            if (snapshot is { IsFinished: true })
+                return snapshot;
+            var left = deadline - time.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"Task {taskId} did not finish within {timeout} (last status: {snapshot?.Status ?? "unknown"}).");
+            await Task.Delay(pause < left ? pause : left, time, cancellationToken);
+            pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 500));
+        }
+    }
+}
+
+public static class TaskClientRegistration
+{
+    /// <summary>Registers <see cref="ITaskClient"/>; call inside <c>AddMassTransit</c> (or <c>AddTaskHubBus</c>).</summary>
+    public static void AddTaskClient(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
+        bus.TryAddSingleton(TimeProvider.System);
+        bus.AddScoped<ITaskClient, TaskClient>();
+    }
+}

@@ -1,0 +1,14 @@
+namespace TaskHub.Contracts.Messages;
+
+/// <summary>A Worker began an attempt. <paramref name="Deadline"/> bounds every remaining attempt, so a lost Worker cannot leave the task running forever.</summary>
+public sealed record TaskStarted(Guid TaskId, int Attempt, DateTimeOffset StartedAt, DateTimeOffset Deadline);
+
+public sealed record TaskProgressed(Guid TaskId, int Current, int Total, string? Message, DateTimeOffset At);
+
+/// <summary>One attempt failed and another follows after the retry delay.</summary>
+public sealed record TaskAttemptFailed(Guid TaskId, int Attempt, string Error, DateTimeOffset At);
+
+/// <summary><paramref name="Response"/> is the handler's result as JSON.</summary>
+public sealed record TaskSucceeded(Guid TaskId, int Attempt, string? Response, DateTimeOffset FinishedAt);
+
+public sealed record TaskFailed(Guid TaskId, int Attempts, string Error, DateTimeOffset FinishedAt);

@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace TaskHub.Contracts.Tasks;
+
+/// <summary>One argument of a task, as gobay's <c>tasks.Arg{Type, Value}</c>: a type name and a JSON value.</summary>
+public sealed record TaskArg(string Type, JsonElement Value)
+{
+    public static TaskArg From(object? value) => new(TypeNameOf(value), JsonSerializer.SerializeToElement(value));
+
+    /// <summary>gobay's type names, so signatures read the same from Go and .NET.</summary>
+    public static string TypeNameOf(object? value) => value switch
+    {
+        null => "null",
+        bool => "bool",
+        string => "string",
+        sbyte => "int8",
+        short => "int16",
+        int => "int32",
+        long => "int64",
+        byte => "uint8",
+        ushort => "uint16",
+        uint => "uint32",
+        ulong => "uint64",
+        float => "float32",
+        double => "float64",
+        decimal => "decimal",
+        Guid => "uuid",
+        DateTime or DateTimeOffset => "time",
+        _ => "json",
+    };
+}
+
+/// <summary>
+/// What to run: a registered handler name and its positional arguments
+/// (gobay's <c>tasks.Signature{Name, Args}</c>).
+/// </summary>
+public sealed record TaskSignature(string Name, IReadOnlyList<TaskArg> Args)
+{
+    /// <summary>The typed form for .NET callers: <c>TaskSignature.Create("SomeAsyncTask", 42UL)</c>.</summary>
+    public static TaskSignature Create(string name, params object?[] args) =>
+        new(name, args.Select(TaskArg.From).ToArray());
+}

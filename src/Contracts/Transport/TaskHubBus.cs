@@ -1,0 +1,66 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Options;
+
+namespace TaskHub.Contracts.Transport;
+
+/// <summary>The one place every TaskHub process (and a .NET producer) configures its bus and its options.</summary>
+public static class TaskHubBus
+{
+    /// <summary>Binds and validates the <c>AsyncTask</c> section; a bad value stops the host at start-up.</summary>
+    public static OptionsBuilder<AsyncTaskOptions> AddAsyncTaskOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IValidateOptions<AsyncTaskOptions>, AsyncTaskOptionsValidator>();
+        return services.AddOptions<AsyncTaskOptions>()
+            .Bind(configuration.GetSection(AsyncTaskOptions.Section))
+            .ValidateOnStart();
+    }
+
+    /// <summary>
+    /// Adds MassTransit on RabbitMQ from <see cref="AsyncTaskOptions.Broker"/>. Publishing waits
+    /// until the bus is started so no message goes out before its bindings exist.
+    /// </summary>
+    public static IServiceCollection AddTaskHubBus(this IServiceCollection services,
+        Action<IBusRegistrationConfigurator> register,
+        Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configure = null)
+    {
+        services.AddMassTransit(x =>
+        {
+            register(x);
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                var options = context.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
+                ConfigureHost(cfg, options.Broker);
+                configure?.Invoke(context, cfg);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(60);
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return services;
+    }
+
+    public static void ConfigureHost(IRabbitMqBusFactoryConfigurator cfg, string broker)
+    {
+        var uri = new Uri(broker);
+        var vhost = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
+        var userInfo = uri.UserInfo.Split(':', 2);
+        var port = uri.IsDefaultPort || uri.Port <= 0 ? (uri.Scheme == "amqps" ? 5671 : 5672) : uri.Port;
+        cfg.Host(uri.Host, (ushort)port, vhost.Length == 0 ? "/" : vhost, h =>
+        {
+            h.Username(userInfo.Length > 0 && userInfo[0].Length > 0 ? Uri.UnescapeDataString(userInfo[0]) : "guest");
+            h.Password(userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : "guest");
+            if (uri.Scheme == "amqps")
+                h.UseSsl(s => s.Protocol = System.Security.Authentication.SslProtocols.Tls12);
+        });
+    }
+
+    /// <summary>The address tasks of a queue are sent to.</summary>
+    public static Uri QueueAddress(string queue) => new($"queue:{queue}");
+}

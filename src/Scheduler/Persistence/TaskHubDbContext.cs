@@ -1,0 +1,43 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using TaskHub.Scheduler.Tasks;
+
+namespace TaskHub.Scheduler.Persistence;
+
+/// <summary>The shared schema. The Scheduler owns it and migrates it; the Api reads it with plain SQL.</summary>
+public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options) : DbContext(options)
+{
+    public DbSet<TaskState> Tasks => Set<TaskState>();
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<TaskState>(e =>
+        {
+            e.ToTable("tasks");
+            e.HasKey(x => x.CorrelationId);
+            e.Property(x => x.CorrelationId).HasColumnName("id");
+            e.Property(x => x.CurrentState).HasColumnName("current_state").HasMaxLength(64);
+            e.Property(x => x.Name).HasColumnName("name");
+            e.Property(x => x.Args).HasColumnName("args").HasColumnType("jsonb");
+            e.Property(x => x.Queue).HasColumnName("queue");
+            e.Property(x => x.Current).HasColumnName("current");
+            e.Property(x => x.Total).HasColumnName("total");
+            e.Property(x => x.Message).HasColumnName("message");
+            e.Property(x => x.ProgressAt).HasColumnName("progress_at");
+            e.Property(x => x.Response).HasColumnName("response").HasColumnType("jsonb");
+            e.Property(x => x.Error).HasColumnName("error");
+            e.Property(x => x.Attempts).HasColumnName("attempts");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.StartedAt).HasColumnName("started_at");
+            e.Property(x => x.Deadline).HasColumnName("deadline");
+            e.Property(x => x.FinishedAt).HasColumnName("finished_at");
+            e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
+            e.Property(x => x.Version).IsRowVersion();
+        });
+    }
+
+    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+        options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations"))
+            // Migrations are hand-written SQL (no design-time tooling here), so there is no model snapshot to compare.
+            .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
+}

@@ -1,0 +1,45 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Transport;
+using TaskHub.Scheduler.Persistence;
+using TaskHub.Scheduler.Persistence.Sagas;
+using TaskHub.Scheduler.Tasks;
+
+namespace TaskHub.Scheduler;
+
+/// <summary>Everything the Scheduler process runs; tests compose the same host.</summary>
+public static class SchedulerApp
+{
+    public static IHostApplicationBuilder AddTaskHubScheduler(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddAsyncTaskOptions(builder.Configuration);
+        services.AddOptions<SchedulerOptions>().Bind(builder.Configuration.GetSection(SchedulerOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddPooledDbContextFactory<TaskHubDbContext>((sp, options) =>
+            TaskHubDbContext.Configure(options, sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+
+        // Registered before the bus so the schema exists before the first message is consumed.
+        services.AddHostedService<DatabaseMigrator>();
+
+        services.AddTaskHubBus(x =>
+        {
+            x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
+            x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
+        });
+
+        services.AddHostedService<TaskSweeper>();
+        services.AddSingleton(sp => sp.GetServices<IHostedService>().OfType<TaskSweeper>().Single());
+
+        // Each retried optimistic-concurrency conflict is logged by EF at Error level; the retry
+        // filter handles them, and MassTransit logs what is not retried.
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Update", LogLevel.Critical);
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Critical);
+        return builder;
+    }
+}

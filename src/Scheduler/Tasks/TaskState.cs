@@ -1,0 +1,30 @@
+using MassTransit;
+
+namespace TaskHub.Scheduler.Tasks;
+
+/// <summary>One task's life, persisted in <c>tasks</c>; see <see cref="TaskStateMachine"/>.</summary>
+public class TaskState : SagaStateMachineInstance
+{
+    public Guid CorrelationId { get; set; }
+    public string CurrentState { get; set; } = "";
+    public string Name { get; set; } = "";
+    /// <summary>The signature's arguments as JSON, for inspection.</summary>
+    public string Args { get; set; } = "[]";
+    public string Queue { get; set; } = "";
+    public int Current { get; set; }
+    public int Total { get; set; }
+    public string? Message { get; set; }
+    public DateTimeOffset? ProgressAt { get; set; }
+    public string? Response { get; set; }
+    public string? Error { get; set; }
+    public int Attempts { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    /// <summary>When a started task must have ended; past it the sweeper fails the task as lost.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>When the result is deleted; null while the task is not finished.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>Postgres <c>xmin</c>: the optimistic concurrency token.</summary>
+    public uint Version { get; set; }
+}

@@ -1,0 +1,106 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Options;
+using TaskHub.Worker.Handlers;
+
+namespace TaskHub.Worker.Execution;
+
+/// <summary>
+/// Runs one task: finds its handler by name, runs each attempt under its timeout, retries after
+/// the policy's delay, and reports every step. The message is acknowledged only when the task's
+/// outcome is published, so a Worker that dies mid-task leaves it to be redelivered.
+/// </summary>
+public sealed class ExecuteTaskConsumer(
+    TaskHandlerRegistry handlers,
+    IOptions<AsyncTaskOptions> options,
+    IOptions<WorkerOptions> workerOptions,
+    IServiceScopeFactory scopes,
+    TimeProvider time,
+    ILogger<ExecuteTaskConsumer> logger) : IConsumer<ExecuteTask>
+{
+    public async Task Consume(ConsumeContext<ExecuteTask> context)
+    {
+        var task = context.Message;
+        var name = task.Signature.Name;
+        if (!handlers.TryGet(name, out var handler))
+        {
+            await context.Publish(new TaskFailed(task.TaskId, 0,
+                $"unknown task name '{name}': no handler is registered under that name on queue '{context.ReceiveContext.InputAddress.AbsolutePath.Trim('/')}'",
+                time.GetUtcNow()));
+            return;
+        }
+
+        var settings = options.Value;
+        settings.Tasks.TryGetValue(name, out var configured);
+        var policy = AttemptPolicy.Resolve(task.Policy, configured, handler.Policy, settings);
+        var grace = TimeSpan.FromMilliseconds(workerOptions.Value.TimeoutGraceMs);
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var startedAt = time.GetUtcNow();
+            await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace)));
+            string error;
+            try
+            {
+                var response = await RunAttempt(context, handler, attempt, policy.Timeout, grace);
+                await context.Publish(new TaskSucceeded(task.TaskId, attempt, response, time.GetUtcNow()));
+                return;
+            }
+            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+            {
+                throw; // the Worker is stopping: leave the message to be redelivered
+            }
+            catch (TaskArgumentException ex)
+            {
+                await context.Publish(new TaskFailed(task.TaskId, attempt, ex.Message, time.GetUtcNow()));
+                return;
+            }
+            catch (AttemptTimeoutException ex)
+            {
+                error = ex.Message;
+            }
+            catch (Exception ex)
+            {
+                error = $"{ex.GetType().Name}: {ex.Message}";
+            }
+
+            logger.LogWarning("Task {TaskId} ({Name}) attempt {Attempt}/{Attempts} failed: {Error}", task.TaskId, name, attempt, policy.Attempts, error);
+            if (attempt >= policy.Attempts)
+            {
+                await context.Publish(new TaskFailed(task.TaskId, attempt, error, time.GetUtcNow()));
+                return;
+            }
+            await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow()));
+            await Task.Delay(policy.RetryDelay, time, context.CancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The handler's token fires at the timeout; a handler that ignores it gets a short grace and
+    /// is then abandoned, so one stuck handler cannot hold the task (or a concurrency slot) forever.
+    /// </summary>
+    async Task<string?> RunAttempt(ConsumeContext<ExecuteTask> context, TaskHandler handler, int attempt, TimeSpan timeout, TimeSpan grace)
+    {
+        using var attemptCancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        attemptCancellation.CancelAfter(timeout);
+        await using var scope = scopes.CreateAsyncScope();
+        var taskContext = new TaskContext(context.Message, attempt, attemptCancellation.Token, scope.ServiceProvider, context, time);
+        var arguments = handler.Bind(taskContext);
+        var run = Task.Run(() => handler.InvokeAsync(arguments));
+        try
+        {
+            return await run.WaitAsync(timeout + grace, time, context.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new AttemptTimeoutException(timeout);
+        }
+        catch (OperationCanceledException) when (attemptCancellation.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new AttemptTimeoutException(timeout);
+        }
+    }
+}
+
+sealed class AttemptTimeoutException(TimeSpan timeout) : Exception($"timeout: the attempt did not finish within {timeout.TotalMilliseconds:0} ms");

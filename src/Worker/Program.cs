@@ -1,0 +1,11 @@
+namespace TaskHub.Worker;
+
+public static class Program
+{
+    public static async Task Main(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.AddTaskHubWorker();
+        await builder.Build().RunAsync();
+    }
+}

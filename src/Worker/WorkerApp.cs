@@ -1,0 +1,79 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Transport;
+using TaskHub.Worker.Execution;
+using TaskHub.Worker.Handlers;
+using TaskHub.Worker.Samples;
+
+namespace TaskHub.Worker;
+
+/// <summary>How a worker process is put together, as gobay's <c>RegisterWorkerHandlers</c> + <c>StartWorker</c>.</summary>
+public sealed class TaskHubWorkerBuilder
+{
+    internal List<(string Queue, int Concurrency)> Workers { get; } = [];
+
+    public TaskHandlerRegistry Handlers { get; } = new();
+
+    public TaskHubWorkerBuilder RegisterWorkerHandlers(IReadOnlyDictionary<string, Delegate> handlers)
+    {
+        Handlers.RegisterWorkerHandlers(handlers);
+        return this;
+    }
+
+    public TaskHubWorkerBuilder Register(string name, Delegate handler, TaskNamePolicy? policy = null)
+    {
+        Handlers.Register(name, handler, policy);
+        return this;
+    }
+
+    /// <summary>Consume <paramref name="queue"/> ("" = <c>AsyncTask:DefaultQueue</c>) running up to <paramref name="concurrency"/> tasks at once (0 = <c>AsyncTask:Concurrency</c>).</summary>
+    public TaskHubWorkerBuilder StartWorker(string queue, int concurrency)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(concurrency);
+        Workers.Add((queue, concurrency));
+        return this;
+    }
+}
+
+public static class WorkerApp
+{
+    public static IHostApplicationBuilder AddTaskHubWorker(this IHostApplicationBuilder builder, Action<TaskHubWorkerBuilder>? configure = null)
+    {
+        var worker = new TaskHubWorkerBuilder();
+        configure?.Invoke(worker);
+        var services = builder.Services;
+        services.AddAsyncTaskOptions(builder.Configuration);
+        services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        if (builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>()?.Samples ?? new WorkerOptions().Samples)
+            SampleHandlers.Register(worker.Handlers);
+        services.AddSingleton(worker.Handlers);
+        if (worker.Workers.Count == 0)
+            worker.StartWorker("", 0);
+
+        services.AddTaskHubBus(
+            x => x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints(),
+            (context, cfg) =>
+            {
+                var options = context.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
+                foreach (var (queue, concurrency) in worker.Workers)
+                {
+                    var limit = concurrency > 0 ? concurrency : options.Concurrency;
+                    cfg.ReceiveEndpoint(queue.Length > 0 ? queue : options.DefaultQueue, e =>
+                    {
+                        e.ConcurrentMessageLimit = limit;
+                        e.PrefetchCount = Math.Max(16, limit * 2);
+                        // Handler failures are the consumer's own retries; this only covers the
+                        // infrastructure (a publish that failed). Past it the message goes to the
+                        // error queue and the Fault fails the task.
+                        e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
+                        e.ConfigureConsumer<ExecuteTaskConsumer>(context);
+                    });
+                }
+            });
+        return builder;
+    }
+}

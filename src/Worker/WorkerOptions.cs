@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TaskHub.Worker;
+
+/// <summary>The <c>Worker</c> section.</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>How long a handler that ignores its cancelled token is waited for before the attempt is abandoned as timed out.</summary>
+    [Range(0, 60_000)]
+    public int TimeoutGraceMs { get; set; } = 1000;
+
+    /// <summary>Registers the sample handlers (<c>SomeAsyncTask</c>, <c>Echo</c>, <c>Sleep</c>, <c>Noop</c>) so a fresh system has something to run.</summary>
+    public bool Samples { get; set; } = true;
+}
