@@ -6,13 +6,16 @@ using TaskHub.Contracts.Tasks;
 
 namespace TaskHub.Contracts.Client;
 
-public sealed class TaskClient(IPublishEndpoint publish, IRequestClient<GetTaskStatus> status, TimeProvider time) : ITaskClient
+/// <summary>A singleton on the bus itself, so producers can hold it anywhere.</summary>
+public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider time) : ITaskClient
 {
+    readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
+
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
         var taskId = options?.TaskId ?? NewId.NextGuid();
-        await publish.Publish(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
+        await bus.Publish(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
         return taskId;
     }
 
@@ -45,8 +48,7 @@ public static class TaskClientRegistration
     /// <summary>Registers <see cref="ITaskClient"/>; call inside <c>AddMassTransit</c> (or <c>AddTaskHubBus</c>).</summary>
     public static void AddTaskClient(this IBusRegistrationConfigurator bus)
     {
-        bus.AddRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
         bus.TryAddSingleton(TimeProvider.System);
-        bus.AddScoped<ITaskClient, TaskClient>();
+        bus.TryAddSingleton<ITaskClient, TaskClient>();
     }
 }

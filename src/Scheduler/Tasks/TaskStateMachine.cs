@@ -67,15 +67,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Deadline = c.Message.Deadline;
                 })
                 .TransitionTo(Running),
-            When(Progressed)
-                // Progress events may overtake each other; the newest report wins.
-                .If(c => c.Saga.ProgressAt is null || c.Message.At >= c.Saga.ProgressAt, p => p.Then(c =>
-                {
-                    c.Saga.Current = c.Message.Current;
-                    c.Saga.Total = c.Message.Total;
-                    c.Saga.Message = c.Message.Message;
-                    c.Saga.ProgressAt = c.Message.At;
-                })),
+            When(Progressed).Then(c => RecordProgress(c.Saga, c.Message)),
             When(AttemptFailed)
                 .Then(c =>
                 {
@@ -109,13 +101,26 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .TransitionTo(Failed));
 
         During(Succeeded, Failed,
+            // A report made before the finish may be consumed after it: it is recorded, the state stays.
+            When(Progressed, c => c.Message.At <= c.Saga.FinishedAt).Then(c => RecordProgress(c.Saga, c.Message)),
+            Ignore(Progressed, c => c.Message.At > c.Saga.FinishedAt),
             Ignore(Submitted),
             Ignore(Started),
-            Ignore(Progressed),
             Ignore(AttemptFailed),
             Ignore(Completed),
             Ignore(Faulted),
             Ignore(ExecutionFaulted));
+    }
+
+    /// <summary>Progress events may overtake each other; the newest report wins.</summary>
+    static void RecordProgress(TaskState task, TaskProgressed progress)
+    {
+        if (task.ProgressAt is not null && progress.At < task.ProgressAt)
+            return;
+        task.Current = progress.Current;
+        task.Total = progress.Total;
+        task.Message = progress.Message;
+        task.ProgressAt = progress.At;
     }
 
     static void Finish(TaskState task, DateTimeOffset at, TimeSpan keepResults)

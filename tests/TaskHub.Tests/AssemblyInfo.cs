@@ -1,0 +1,2 @@
+// The classes share two cores with their broker and database; one at a time keeps timings honest.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]

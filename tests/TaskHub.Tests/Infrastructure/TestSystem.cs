@@ -1,0 +1,162 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TaskHub.Api;
+using TaskHub.Contracts.Client;
+using TaskHub.Contracts.Transport;
+using TaskHub.Scheduler;
+using TaskHub.Worker;
+
+namespace TaskHub.Tests.Infrastructure;
+
+/// <summary>
+/// One test class's TaskHub: its own RabbitMQ vhost and its own database on the run's real
+/// broker and PostgreSQL, with Scheduler, Worker and Api hosts started in-process as the test
+/// asks (any number of each). Everything is torn down with the class.
+/// </summary>
+public sealed class TestSystem : IAsyncLifetime
+{
+    readonly string _name = $"t{Guid.NewGuid():N}"[..16];
+    readonly List<IHost> _hosts = [];
+
+    public TestStack Stack { get; private set; } = null!;
+    public string Broker { get; private set; } = "";
+    public string Database { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Stack = await TestStack.GetAsync();
+        Broker = (await Stack.CreateVirtualHostAsync(_name)).ToString();
+        Database = await Stack.CloneDatabaseAsync(_name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in Enumerable.Reverse(_hosts))
+            await StopAsync(host);
+        await Stack.DropDatabaseAsync(_name);
+        await Stack.DeleteVirtualHostAsync(_name);
+    }
+
+    public string VirtualHost => _name;
+
+    /// <summary>The settings every host of this system shares; a test's own settings win.</summary>
+    public Dictionary<string, string?> Settings(params (string Key, string? Value)[] overrides)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AsyncTask:Broker"] = Broker,
+            ["AsyncTask:ResultBackend"] = Database,
+            ["AsyncTask:Concurrency"] = "8",
+            ["Scheduler:SweepIntervalSeconds"] = "1",
+            ["Worker:Samples"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:MassTransit"] = "Warning",
+        };
+        foreach (var (key, value) in overrides)
+            settings[key] = value;
+        return settings;
+    }
+
+    public Task<IHost> StartSchedulerAsync(params (string, string?)[] settings) =>
+        StartHostAsync(b => b.AddTaskHubScheduler(), settings);
+
+    public Task<IHost> StartWorkerAsync(Action<TaskHubWorkerBuilder> configure, params (string, string?)[] settings) =>
+        StartHostAsync(b => b.AddTaskHubWorker(configure), settings);
+
+    /// <summary>A .NET producer: a bus with <see cref="ITaskClient"/> and nothing else.</summary>
+    public async Task<ITaskClient> StartClientAsync()
+    {
+        var host = await StartHostAsync(b => b.Services.AddAsyncTaskOptions(b.Configuration)
+            .Services.AddTaskHubBus(x => x.AddTaskClient()), []);
+        return host.Services.GetRequiredService<ITaskClient>();
+    }
+
+    /// <summary>The Api on Kestrel on a free loopback port, and a client for it.</summary>
+    public async Task<ApiHost> StartApiAsync(params (string, string?)[] settings)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development", Args = [] });
+        builder.Configuration.AddInMemoryCollection(Settings(settings));
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddTaskHubApi();
+        var app = builder.Build();
+        app.MapTaskHubApi();
+        await app.StartAsync();
+        _hosts.Add(app);
+        var address = new Uri(app.Urls.First());
+        return new ApiHost(app, new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) });
+    }
+
+    public async Task<IHost> StartHostAsync(Action<HostApplicationBuilder> configure, (string, string?)[] settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development", Args = [] });
+        builder.Configuration.AddInMemoryCollection(Settings(settings));
+        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        configure(builder);
+        var host = builder.Build();
+        await host.StartAsync();
+        _hosts.Add(host);
+        return host;
+    }
+
+    public async Task StopAsync(IHost host)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await host.StopAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        (host as IDisposable)?.Dispose();
+        _hosts.Remove(host);
+    }
+
+    /// <summary>A task's row as the Scheduler stored it, or null.</summary>
+    public async Task<TaskRow?> ReadTaskAsync(Guid id)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT current_state, attempts, current, total, message, response::text, error FROM tasks WHERE id = $1", connection);
+        command.Parameters.AddWithValue(id);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+            return null;
+        return new TaskRow(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+            reader.IsDBNull(6) ? null : reader.GetString(6));
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds, or fails with what it last saw.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        T last;
+        while (true)
+        {
+            last = await probe();
+            if (condition(last))
+                return last;
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"Timed out waiting for {what ?? "a condition"}; last seen: {last}");
+            await Task.Delay(50);
+        }
+    }
+
+    public Task<TaskRow?> WaitForStateAsync(Guid id, string state, TimeSpan? timeout = null) =>
+        EventuallyAsync(() => ReadTaskAsync(id), r => r?.State == state, timeout, $"task {id} to be {state}");
+
+    /// <summary>Publishes straight onto this system's bus, as a Worker or producer would.</summary>
+    public IBus Bus(IHost host) => host.Services.GetRequiredService<IBus>();
+}
+
+public sealed record TaskRow(string State, int Attempts, int Current, int Total, string? Message, string? Response, string? Error);
+
+public sealed record ApiHost(WebApplication App, HttpClient Http);
