@@ -7,6 +7,7 @@ using TaskHub.Api.Health;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Api;
@@ -18,6 +19,7 @@ public static class ApiApp
     {
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
+        services.AddTaskHubOutbound(builder.Configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddOpenApi();

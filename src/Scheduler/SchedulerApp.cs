@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
@@ -17,6 +18,7 @@ public static class SchedulerApp
     {
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
+        services.AddTaskHubOutbound(builder.Configuration);
         services.AddOptions<SchedulerOptions>().Bind(builder.Configuration.GetSection(SchedulerOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
 using TaskHub.Worker.Execution;
 using TaskHub.Worker.Handlers;
@@ -45,6 +46,7 @@ public static class WorkerApp
         configure?.Invoke(worker);
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
+        services.AddTaskHubOutbound(builder.Configuration);
         services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

@@ -45,6 +45,9 @@ public sealed class TestSystem : IAsyncLifetime
 
     public string VirtualHost => _name;
 
+    /// <summary>The key every host of a test system signs outbound requests with.</summary>
+    public const string SigningKey = "test-signing-key-0123456789abcdef0123";
+
     /// <summary>The settings every host of this system shares; a test's own settings win.</summary>
     public Dictionary<string, string?> Settings(params (string Key, string? Value)[] overrides)
     {
@@ -55,6 +58,8 @@ public sealed class TestSystem : IAsyncLifetime
             ["AsyncTask:Concurrency"] = "8",
             ["Scheduler:SweepIntervalSeconds"] = "1",
             ["Worker:Samples"] = "false",
+            ["Outbound:AllowLoopback"] = "true",
+            ["Outbound:SigningKey"] = SigningKey,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:MassTransit"] = "Warning",
         };
