@@ -15,7 +15,8 @@ public sealed class OutboundUrlPolicy(IOptionsMonitor<OutboundOptions> options)
     {
         if (string.IsNullOrWhiteSpace(url))
             return "is required";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        // On Unix "/path" parses as an absolute file URI; it is a relative URL to our users.
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.IsFile)
             return $"'{url}' is not an absolute URL";
         return Check(uri);
     }

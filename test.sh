@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a real local RabbitMQ and PostgreSQL (scripts/stack.sh).
+# Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Saga".
+# Ends with one plain line "N passed, N failed[, N skipped]" counted from the TRX results.
+# The stack is left running for fast reruns; TASKHUB_STOP_STACK=1 stops it afterwards.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+# `start` prints the export lines on stdout (progress on stderr).
+stack_env="$(scripts/stack.sh start)"
+eval "$stack_env"
+
+if [[ "${TASKHUB_STOP_STACK:-0}" == 1 ]]; then
+  # Also when interrupted.
+  trap 'scripts/stack.sh stop || true' EXIT
+fi
+
+results_dir=TestResults
+# Only this run's TRX files may be counted.
+rm -rf -- "$results_dir"
+
+# One TRX file per test project. A fixed LogFileName would make every project of the
+# solution write the same file, and the last one would overwrite the others' results;
+# the logger's default names are unique per run.
+rc=0
+dotnet test Solution.sln -c Release --logger trx --results-directory "$results_dir" "$@" || rc=$?
+
+# Sums one attribute of the <Counters .../> element over all TRX files.
+sum_counter() {
+  local name=$1 total=0 file value
+  for file in "${trx_files[@]}"; do
+    value="$(grep -o '<Counters [^>]*>' "$file" | grep -o " $name=\"[0-9]*\"" | grep -o '[0-9]\+' | head -n 1 || true)"
+    total=$((total + ${value:-0}))
+  done
+  printf '%s' "$total"
+}
+
+trx_files=()
+if [[ -d "$results_dir" ]]; then
+  mapfile -t trx_files < <(find "$results_dir" -name '*.trx' -type f | sort)
+fi
+
+if (( ${#trx_files[@]} == 0 )); then
+  echo "test.sh: no TRX results in $results_dir (dotnet test exit code $rc)" >&2
+  total=0 passed=0 failed=0 skipped=0
+else
+  total="$(sum_counter total)"
+  passed="$(sum_counter passed)"
+  # Errors, timeouts and aborts are failures too.
+  failed=$(( $(sum_counter failed) + $(sum_counter error) + $(sum_counter timeout) + $(sum_counter aborted) ))
+  # Skipped tests are results with outcome NotExecuted (the notExecuted counter stays 0).
+  skipped="$(cat -- "${trx_files[@]}" | grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' | wc -l || true)"
+fi
+
+# Stop before the summary, so that the summary stays the last line.
+if [[ "${TASKHUB_STOP_STACK:-0}" == 1 ]]; then
+  trap - EXIT
+  scripts/stack.sh stop || true
+fi
+
+summary="$passed passed, $failed failed"
+if (( skipped > 0 )); then summary+=", $skipped skipped"; fi
+echo "$summary"
+
+if (( rc != 0 )); then
+  echo "test.sh: dotnet test exited with $rc" >&2
+  exit "$rc"
+fi
+if (( failed > 0 )); then exit 1; fi
+if (( total == 0 )); then
+  echo "test.sh: no tests ran" >&2
+  exit 1
+fi

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using MassTransit;
+using TaskHub.Contracts.Client;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Transport;
+using TaskHub.Tests.Infrastructure;
+using TaskHub.Worker.Handlers;
+
+namespace TaskHub.Tests.DotNetTasks;
+
+/// <summary>What must hold under concurrency and faults: no lost update, no task run twice in the normal path, no task lost or stuck.</summary>
+public sealed class TaskDurabilityTests : SystemTest
+{
+    [Fact]
+    public async Task Result_is_readable_until_it_expires_then_gone()
+    {
+        await System.StartSchedulerAsync(("AsyncTask:ResultsExpireIn", "2"));
+        await System.StartWorkerAsync(w => w.Register("Answer", () => 42));
+        var api = await System.StartApiAsync();
+        var client = await System.StartClientAsync();
+
+        var id = await client.SendTaskAsync(TaskSignature.Create("Answer"));
+        var result = await client.WaitForResultAsync(id, TimeSpan.FromSeconds(30));
+        Assert.Equal("42", result.Response);
+        Assert.Equal(HttpStatusCode.OK, (await api.Http.GetAsync($"/tasks/{id}")).StatusCode);
+
+        await TestSystem.EventuallyAsync(() => System.ReadTaskAsync(id), row => row is null, TimeSpan.FromSeconds(15), "the sweeper to delete the expired row");
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.GetAsync($"/tasks/{id}")).StatusCode);
+        Assert.Null(await client.GetStatusAsync(id));
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_progress_events_lose_no_update()
+    {
+        var scheduler = await System.StartSchedulerAsync(("Scheduler:SagaConcurrency", "32"));
+        var client = await System.StartClientAsync();
+        var bus = System.Bus(scheduler);
+        // Nobody consumes this queue: the task stays where the test puts it.
+        var id = await client.SendTaskAsync(TaskSignature.Create("Manual"), new SendTaskOptions(Queue: "nobody-listens"));
+        await System.WaitForStateAsync(id, "Waiting");
+        var start = DateTimeOffset.UtcNow;
+        await bus.Publish(new TaskStarted(id, 1, start, start.AddMinutes(5)));
+        await System.WaitForStateAsync(id, "Running");
+
+        // Reports 1..50 race each other in a shuffled order; the newest (50) must win. With a
+        // lost update, a stale writer would leave an older report in place.
+        var reports = Enumerable.Range(1, 50).OrderBy(_ => Random.Shared.Next()).ToArray();
+        await Task.WhenAll(reports.Select(i => bus.Publish(new TaskProgressed(id, i, 50, $"step {i}", start.AddMilliseconds(i)))));
+
+        var row = await TestSystem.EventuallyAsync(() => System.ReadTaskAsync(id), r => r?.Current == 50, TimeSpan.FromSeconds(20), "progress 50/50");
+        Assert.Equal("step 50", row!.Message);
+        Assert.Equal(50, row.Total);
+        Assert.Equal("Running", row.State);
+    }
+
+    [Fact]
+    public async Task Concurrent_attempt_reports_for_one_task_all_apply()
+    {
+        await System.StartSchedulerAsync();
+        var client = await System.StartClientAsync();
+        var scheduler = await System.StartSchedulerAsync();
+        var bus = System.Bus(scheduler);
+        var id = await client.SendTaskAsync(TaskSignature.Create("Manual"), new SendTaskOptions(Queue: "nobody-listens"));
+        await System.WaitForStateAsync(id, "Waiting");
+
+        // Two Schedulers consume these 50 events at once: every one lands on the same row.
+        await Task.WhenAll(Enumerable.Range(1, 50).Select(i => bus.Publish(new TaskAttemptFailed(id, i, $"attempt {i}", DateTimeOffset.UtcNow))));
+        await TestSystem.EventuallyAsync(() => System.ReadTaskAsync(id), r => r?.Attempts == 50, TimeSpan.FromSeconds(20), "attempts to reach 50");
+        await bus.Publish(new TaskSucceeded(id, 51, "\"done\"", DateTimeOffset.UtcNow));
+        var row = await System.WaitForStateAsync(id, "Succeeded");
+        Assert.Equal(51, row!.Attempts);
+    }
+
+    [Fact]
+    public async Task Two_workers_on_one_queue_share_the_work_and_run_each_task_once()
+    {
+        var runs = new ConcurrentDictionary<Guid, ConcurrentBag<string>>();
+        Delegate Handler(string worker) => async (ITaskContext ctx) =>
+        {
+            runs.GetOrAdd(ctx.TaskId, _ => []).Add(worker);
+            await Task.Delay(20);
+        };
+        await System.StartSchedulerAsync();
+        await System.StartWorkerAsync(w => w.Register("Work", Handler("a")).StartWorker("", 2));
+        await System.StartWorkerAsync(w => w.Register("Work", Handler("b")).StartWorker("", 2));
+        var client = await System.StartClientAsync();
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.SendTaskAsync(TaskSignature.Create("Work"))));
+        foreach (var id in ids)
+            Assert.Equal(TaskStatuses.Success, (await client.WaitForResultAsync(id, TimeSpan.FromSeconds(60))).Status);
+
+        Assert.Equal(40, runs.Count);
+        Assert.All(runs.Values, workers => Assert.Single(workers));
+        var byWorker = runs.Values.SelectMany(w => w).GroupBy(w => w).ToDictionary(g => g.Key, g => g.Count());
+        Assert.True(byWorker.GetValueOrDefault("a") > 0 && byWorker.GetValueOrDefault("b") > 0, $"work was not shared: {string.Join(", ", byWorker)}");
+    }
+
+    [Fact]
+    public async Task Worker_killed_mid_task_leaves_it_to_be_redelivered_and_it_succeeds_once()
+    {
+        await System.StartSchedulerAsync();
+        var client = await System.StartClientAsync();
+        using var doomed = StartWorkerProcess("doomed-queue");
+        try
+        {
+            var id = await client.SendTaskAsync(TaskSignature.Create("Sleep", 20_000), new SendTaskOptions(Queue: "doomed-queue"));
+            await System.WaitForStateAsync(id, "Running", TimeSpan.FromSeconds(60));
+
+            doomed.Kill(entireProcessTree: true); // SIGKILL: no ack, no goodbye
+            await doomed.WaitForExitAsync();
+
+            var runs = 0;
+            await System.StartWorkerAsync(w => w.Register("Sleep", (int ms) => Interlocked.Increment(ref runs)).StartWorker("doomed-queue", 1));
+            var result = await client.WaitForResultAsync(id, TimeSpan.FromSeconds(60));
+
+            Assert.Equal(TaskStatuses.Success, result.Status);
+            Assert.Equal(1, runs);
+            await Task.Delay(500); // nothing else arrives later to change the outcome
+            Assert.Equal("Succeeded", (await System.ReadTaskAsync(id))!.State);
+        }
+        finally
+        {
+            if (!doomed.HasExited)
+                doomed.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Poison_execute_message_lands_in_the_error_queue_and_fails_the_task()
+    {
+        await System.StartSchedulerAsync();
+        await System.StartWorkerAsync(w => w.Register("Fine", () => 1).StartWorker("poison-queue", 1));
+        var client = await System.StartClientAsync();
+        var scheduler = await System.StartSchedulerAsync();
+        // A real task, parked on a queue no Worker reads, then a broken execute message for it.
+        var id = await client.SendTaskAsync(TaskSignature.Create("Fine"), new SendTaskOptions(Queue: "parked"));
+        await System.WaitForStateAsync(id, "Waiting");
+
+        var endpoint = await System.Bus(scheduler).GetSendEndpoint(TaskHubBus.QueueAddress("poison-queue"));
+        await endpoint.Send(new ExecuteTask(id, null!, null));
+
+        var row = await System.WaitForStateAsync(id, "Failed", TimeSpan.FromSeconds(30));
+        Assert.StartsWith("worker could not process the task", row!.Error);
+        var errorQueue = await TestSystem.EventuallyAsync(
+            async () => JsonDocument.Parse(await System.Stack.ManagementClient.GetStringAsync($"api/queues/{System.VirtualHost}/poison-queue_error")).RootElement,
+            q => q.TryGetProperty("messages", out var m) && m.GetInt32() == 1, TimeSpan.FromSeconds(20), "one message in poison-queue_error");
+        Assert.Equal(1, errorQueue.GetProperty("messages").GetInt32());
+    }
+
+    /// <summary>A real Worker process (the built TaskHub.Worker with its sample handlers), so it can be killed without a clean shutdown.</summary>
+    Process StartWorkerProcess(string queue)
+    {
+        var testBin = AppContext.BaseDirectory; // tests/TaskHub.Tests/bin/<Configuration>/net10.0/
+        var configuration = new DirectoryInfo(testBin.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var root = testBin;
+        while (!File.Exists(Path.Combine(root, "Solution.sln")))
+            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar))!;
+        var dll = Path.Combine(root, "src", "Worker", "bin", configuration, "net10.0", "TaskHub.Worker.dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built");
+        var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        foreach (var (key, value) in System.Settings(("Worker:Samples", "true"), ("AsyncTask:DefaultQueue", queue)))
+            start.Environment[key.Replace(":", "__")] = value;
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}

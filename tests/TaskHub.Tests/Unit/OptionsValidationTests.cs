@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Outbound;
+using TaskHub.Contracts.Transport;
+
+namespace TaskHub.Tests.Unit;
+
+public sealed class OptionsValidationTests
+{
+    static readonly Dictionary<string, string?> Valid = new()
+    {
+        ["AsyncTask:Broker"] = "amqp://guest:guest@127.0.0.1:5672/",
+        ["AsyncTask:ResultBackend"] = "Host=127.0.0.1;Username=u;Password=p;Database=d",
+    };
+
+    static async Task<string> StartFailure(Dictionary<string, string?> settings, string environment = "Production")
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = environment, Args = [] });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddAsyncTaskOptions(builder.Configuration);
+        builder.Services.AddTaskHubOutbound(builder.Configuration);
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        return error.Message;
+    }
+
+    [Theory]
+    [InlineData("AsyncTask:Concurrency", "0")]
+    [InlineData("AsyncTask:Broker", "redis://redis:6379/8")]
+    [InlineData("AsyncTask:ResultBackend", "redis://redis:6379/8")]
+    [InlineData("AsyncTask:ResultsExpireIn", "0")]
+    [InlineData("AsyncTask:DefaultQueue", "two words")]
+    [InlineData("AsyncTask:Attempts", "0")]
+    [InlineData("AsyncTask:AttemptAfterMs", "-1")]
+    [InlineData("AsyncTask:Tasks:SomeAsyncTask:TimeoutSeconds", "0")]
+    public async Task A_bad_value_stops_the_host_naming_its_key(string key, string value)
+    {
+        var settings = new Dictionary<string, string?>(Valid) { [key] = value, ["Outbound:SigningKey"] = new string('k', 40) };
+        Assert.Contains(key, await StartFailure(settings));
+    }
+
+    [Fact]
+    public async Task Production_refuses_to_start_without_a_signing_key_or_with_the_development_one()
+    {
+        Assert.Contains("Outbound:SigningKey", await StartFailure(new(Valid)));
+        var withDevKey = new Dictionary<string, string?>(Valid) { ["Outbound:SigningKey"] = OutboundOptions.DevelopmentSigningKey };
+        Assert.Contains("Outbound:SigningKey", await StartFailure(withDevKey));
+    }
+
+    [Fact]
+    public void Valid_settings_pass()
+    {
+        var options = new AsyncTaskOptions { Broker = Valid["AsyncTask:Broker"]!, ResultBackend = Valid["AsyncTask:ResultBackend"]! };
+        Assert.True(new AsyncTaskOptionsValidator().Validate(null, options).Succeeded);
+    }
+}
