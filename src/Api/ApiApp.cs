@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.CallbackCenter;
+using TaskHub.Api.Cron;
 using TaskHub.Api.Health;
+using TaskHub.Api.PullQueue;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Options;
@@ -31,6 +34,10 @@ public static class ApiApp
 
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
+        services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section))
+            .Validate(o => string.IsNullOrWhiteSpace(o.PublicBaseUrl) || Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out _),
+                "Api:PublicBaseUrl must be an absolute URL such as https://taskhub.example.com").ValidateOnStart();
+        services.AddPullQueue(builder.Configuration);
 
         services.AddTaskHubBus(x => x.AddTaskClient());
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
@@ -46,6 +53,10 @@ public static class ApiApp
         // 200 only when every check (the bus's RabbitMQ connection, PostgreSQL) is healthy.
         app.MapHealthChecks("/health", new HealthCheckOptions { ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 503 } });
         app.MapTaskEndpoints();
+        app.MapCronEndpoints();
+        app.MapTaskNewEndpoints();
+        app.MapCallbackEndpoints();
+        app.MapPullQueueEndpoints();
         return app;
     }
 

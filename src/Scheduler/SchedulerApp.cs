@@ -5,9 +5,14 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using Npgsql;
+using TaskHub.Scheduler.Callbacks;
+using TaskHub.Scheduler.Cron;
+using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Tasks;
+using TaskHub.Scheduler.Timers;
 
 namespace TaskHub.Scheduler;
 
@@ -29,12 +34,36 @@ public static class SchedulerApp
         // Registered before the bus so the schema exists before the first message is consumed.
         services.AddHostedService<DatabaseMigrator>();
 
+        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.AddOptions<GroupOptions>().Bind(builder.Configuration.GetSection(GroupOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<GroupGate>();
+        services.AddOptions<CallbackDeliveryOptions>().Bind(builder.Configuration.GetSection(CallbackDeliveryOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<CallbackSender>();
+        services.AddTaskHubTimers(builder.Configuration);
+
         services.AddTaskHubBus(x =>
         {
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
+            x.AddCronTaskConsumers();
+            x.AddConsumer<GroupGateConsumer>().Endpoint(e => e.Name = "taskhub.group-gate");
+            x.AddConsumer<DeliverTaskCallbackConsumer>().Endpoint(e =>
+            {
+                e.Name = "taskhub.task-callback";
+                e.ConcurrentMessageLimit = 64; // waits on remote URLs, not on CPU
+            });
+            x.AddConsumer<ArmCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-arm");
+            x.AddConsumer<CancelCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-cancel");
+            x.AddConsumer<FireCallbackConsumer>().Endpoint(e =>
+            {
+                e.Name = "taskhub.callback-fire";
+                e.ConcurrentMessageLimit = 64;
+            });
         });
 
+        services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
         services.AddSingleton(sp => sp.GetServices<IHostedService>().OfType<TaskSweeper>().Single());
 

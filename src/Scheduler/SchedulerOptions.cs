@@ -7,13 +7,9 @@ public sealed class SchedulerOptions
 {
     public const string Section = "Scheduler";
 
-    /// <summary>How often expired results are deleted and lost tasks failed.</summary>
+    /// <summary>How often expired results are deleted, tasks past their deadline failed, and group gates re-checked.</summary>
     [Range(1, 3600)]
-    public int SweepIntervalSeconds { get; set; } = 15;
-
-    /// <summary>How long past its deadline a running task may stay silent before it is failed as lost.</summary>
-    [Range(0, 86400)]
-    public int LostTaskGraceSeconds { get; set; } = 30;
+    public int SweepIntervalSeconds { get; set; } = 1;
 
     /// <summary>Messages the task saga endpoint handles at once.</summary>
     [Range(1, 1000)]

@@ -6,6 +6,7 @@ using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
 using TaskHub.Worker.Execution;
 using TaskHub.Worker.Handlers;
+using TaskHub.Worker.HttpCallee;
 using TaskHub.Worker.Samples;
 
 namespace TaskHub.Worker;
@@ -57,7 +58,11 @@ public static class WorkerApp
             worker.StartWorker("", 0);
 
         services.AddTaskHubBus(
-            x => x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints(),
+            x =>
+            {
+                x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<CallCalleeConsumer>().ExcludeFromConfigureEndpoints();
+            },
             (context, cfg) =>
             {
                 var options = context.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
@@ -75,6 +80,16 @@ public static class WorkerApp
                         e.ConfigureConsumer<ExecuteTaskConsumer>(context);
                     });
                 }
+                var http = context.GetRequiredService<IOptions<WorkerOptions>>().Value;
+                if (http.HttpConcurrency > 0)
+                    cfg.ReceiveEndpoint(options.HttpQueue, e =>
+                    {
+                        // Calls wait on remote callees, not on this CPU.
+                        e.ConcurrentMessageLimit = http.HttpConcurrency;
+                        e.PrefetchCount = Math.Max(16, http.HttpConcurrency * 2);
+                        e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
+                        e.ConfigureConsumer<CallCalleeConsumer>(context);
+                    });
             });
         return builder;
     }

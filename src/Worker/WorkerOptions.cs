@@ -11,6 +11,14 @@ public sealed class WorkerOptions
     [Range(0, 60_000)]
     public int TimeoutGraceMs { get; set; } = 1000;
 
+    /// <summary>Added to the deadline a Worker announces for a task, for the time its final report takes to reach the Scheduler.</summary>
+    [Range(0, 600_000)]
+    public int DeadlineSlackMs { get; set; } = 5000;
+
+    /// <summary>HTTP tasks (<c>/task/new</c>) this Worker calls at once; 0 leaves the HTTP queue to other Workers.</summary>
+    [Range(0, 10_000)]
+    public int HttpConcurrency { get; set; } = 64;
+
     /// <summary>Registers the sample handlers (<c>SomeAsyncTask</c>, <c>Echo</c>, <c>Sleep</c>, <c>Noop</c>) so a fresh system has something to run.</summary>
     public bool Samples { get; set; } = true;
 }

@@ -9,27 +9,42 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
 {
     public async Task<TaskView?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            SELECT id, name, current_state, current, total, message, response::text, error, attempts, created_at, started_at, finished_at
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            SELECT id, name, current_state, current, total, message, response::text, error, attempts, created_at, started_at, finished_at,
+                   callee, callback_url, group_name
             FROM tasks WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)
-            """);
-        command.Parameters.AddWithValue(id);
-        command.Parameters.AddWithValue(time.GetUtcNow());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "SELECT attempt, at, http_status, error FROM callback_attempts WHERE task_id = $1 ORDER BY attempt")
+            { Parameters = { new() { Value = id } } });
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
             return null;
-        return new TaskView(
+        var task = new TaskView(
             reader.GetGuid(0),
             reader.GetString(1),
             TaskStatuses.FromSagaState(reader.GetString(2)),
             reader.GetInt32(3),
             reader.GetInt32(4),
-            reader.IsDBNull(5) ? null : reader.GetString(5),
+            Text(reader, 5),
             reader.IsDBNull(6) ? null : JsonDocument.Parse(reader.GetString(6)).RootElement.Clone(),
-            reader.IsDBNull(7) ? null : reader.GetString(7),
+            Text(reader, 7),
             reader.GetInt32(8),
             reader.GetFieldValue<DateTimeOffset>(9),
             reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
-            reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11));
+            reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
+            Text(reader, 12),
+            Text(reader, 13),
+            Text(reader, 14),
+            []);
+        await reader.NextResultAsync(cancellationToken);
+        var attempts = new List<CallbackAttemptView>();
+        while (await reader.ReadAsync(cancellationToken))
+            attempts.Add(new CallbackAttemptView(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1),
+                reader.IsDBNull(2) ? null : reader.GetInt32(2), Text(reader, 3)));
+        return task with { CallbackAttempts = attempts };
     }
+
+    static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 }

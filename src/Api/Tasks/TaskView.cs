@@ -15,4 +15,11 @@ public sealed record TaskView(
     int Attempts,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? FinishedAt);
+    DateTimeOffset? FinishedAt,
+    string? Callee,
+    string? Callback,
+    string? Group,
+    IReadOnlyList<CallbackAttemptView> CallbackAttempts);
+
+/// <summary>One attempt to deliver the task's outcome to its callback URL.</summary>
+public sealed record CallbackAttemptView(int Attempt, DateTimeOffset At, int? HttpStatus, string? Error);

@@ -8,19 +8,37 @@ namespace TaskHub.Contracts.Messages;
 /// </summary>
 public sealed record TaskPolicy(int? Attempts = null, int? RetryDelayMs = null, int? TimeoutMs = null);
 
-/// <summary>A producer hands a task to the Scheduler, which records it and queues it.</summary>
+/// <summary>
+/// A producer hands a task to the Scheduler, which records it and queues it. A task with
+/// <paramref name="Http"/> calls a URL instead of a .NET handler; one with a
+/// <paramref name="Group"/> waits for a free slot of its concurrency group.
+/// </summary>
 public sealed record SubmitTask(
     Guid TaskId,
     TaskSignature Signature,
     string? Queue,
     TaskPolicy? Policy,
-    DateTimeOffset SubmittedAt);
+    DateTimeOffset SubmittedAt,
+    HttpTask? Http = null,
+    string? Group = null,
+    int? Parallels = null);
+
+/// <summary>
+/// A task done by an HTTP callee (seed 000): <paramref name="Callee"/> is POSTed the payload with
+/// <c>?id=&lt;task id&gt;&amp;callback=&lt;completion URL&gt;</c>; the task succeeds when someone POSTs its
+/// result to <paramref name="CompletionUrl"/> (or a poll says done), and the result is POSTed to
+/// <paramref name="Callback"/> when given.
+/// </summary>
+public sealed record HttpTask(string Callee, string? Callback, string Payload, string CompletionUrl);
 
 /// <summary>The Scheduler asks a Worker listening on the task's queue to run it.</summary>
 public sealed record ExecuteTask(
     Guid TaskId,
     TaskSignature Signature,
     TaskPolicy? Policy);
+
+/// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation).</summary>
+public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy);
 
 /// <summary>Request/response: the current state of a task, or <see cref="TaskNotFound"/>.</summary>
 public sealed record GetTaskStatus(Guid TaskId);

@@ -19,6 +19,9 @@ public sealed class AsyncTaskOptions
     /// <summary>Queue tasks go to when the caller names none (gobay <c>asynctask_default_queue</c>).</summary>
     public string DefaultQueue { get; set; } = "taskhub.task";
 
+    /// <summary>Queue of HTTP tasks (the Worker's built-in callee invoker reads it).</summary>
+    public string HttpQueue { get; set; } = "taskhub.http";
+
     /// <summary>PostgreSQL connection string where task state and results live (gobay <c>asynctask_result_backend</c>).</summary>
     public string ResultBackend { get; set; } = "";
 
@@ -61,6 +64,8 @@ public sealed class AsyncTaskOptionsValidator : IValidateOptions<AsyncTaskOption
             errors.Add($"{s}:Broker must be an amqp:// URI such as amqp://guest:guest@127.0.0.1:5672/ (was '{o.Broker}').");
         if (string.IsNullOrWhiteSpace(o.DefaultQueue) || o.DefaultQueue.Any(char.IsWhiteSpace))
             errors.Add($"{s}:DefaultQueue must be a queue name without spaces (was '{o.DefaultQueue}').");
+        if (string.IsNullOrWhiteSpace(o.HttpQueue) || o.HttpQueue.Any(char.IsWhiteSpace) || o.HttpQueue == o.DefaultQueue)
+            errors.Add($"{s}:HttpQueue must be a queue name without spaces, other than DefaultQueue (was '{o.HttpQueue}').");
         if (string.IsNullOrWhiteSpace(o.ResultBackend) || !o.ResultBackend.Contains("Host=", StringComparison.OrdinalIgnoreCase))
             errors.Add($"{s}:ResultBackend must be a PostgreSQL connection string such as Host=127.0.0.1;Username=...;Database=... (was '{o.ResultBackend}').");
         if (o.ResultsExpireIn < 1)

@@ -11,6 +11,12 @@ public class TaskState : SagaStateMachineInstance
     /// <summary>The signature's arguments as JSON, for inspection.</summary>
     public string Args { get; set; } = "[]";
     public string Queue { get; set; } = "";
+    /// <summary>The URL an HTTP task calls; null for a .NET task.</summary>
+    public string? Callee { get; set; }
+    /// <summary>Where the outcome is POSTed when the task finishes.</summary>
+    public string? CallbackUrl { get; set; }
+    /// <summary>The concurrency group the task waits its turn in.</summary>
+    public string? GroupName { get; set; }
     public int Current { get; set; }
     public int Total { get; set; }
     public string? Message { get; set; }

@@ -27,6 +27,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public Event<TaskFailed> Faulted { get; private set; } = null!;
     /// <summary>The Worker could not even process the message (poison): the task fails instead of hanging.</summary>
     public Event<Fault<ExecuteTask>> ExecutionFaulted { get; private set; } = null!;
+    public Event<Fault<CallCallee>> CallFaulted { get; private set; } = null!;
 
     public TaskStateMachine(IOptions<AsyncTaskOptions> options)
     {
@@ -42,6 +43,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         Event(() => Completed, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Faulted, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => ExecutionFaulted, e => { e.CorrelateById(m => m.Message.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => CallFaulted, e => { e.CorrelateById(m => m.Message.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(Submitted)
@@ -50,11 +52,20 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     var m = c.Message;
                     c.Saga.Name = m.Signature.Name;
                     c.Saga.Args = JsonSerializer.Serialize(m.Signature.Args);
-                    c.Saga.Queue = string.IsNullOrWhiteSpace(m.Queue) ? settings.DefaultQueue : m.Queue;
+                    c.Saga.Queue = m.Http is not null ? settings.HttpQueue
+                        : string.IsNullOrWhiteSpace(m.Queue) ? settings.DefaultQueue : m.Queue;
+                    c.Saga.Callee = m.Http?.Callee;
+                    c.Saga.CallbackUrl = m.Http?.Callback;
+                    c.Saga.GroupName = m.Group;
                     c.Saga.CreatedAt = m.SubmittedAt;
                 })
-                .Send(c => TaskHubBus.QueueAddress(c.Saga.Queue),
-                    c => new ExecuteTask(c.Saga.CorrelationId, c.Message.Signature, c.Message.Policy))
+                .IfElse(c => c.Message.Group is not null,
+                    // The group's gate sends the work when a slot is free, in submission order.
+                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
+                        c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
+                    direct => direct.IfElse(c => c.Message.Http is not null,
+                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
+                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
                 .TransitionTo(Waiting));
 
         During(Waiting, Running,
@@ -82,7 +93,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Error = null;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
-                .TransitionTo(Succeeded),
+                .TransitionTo(Succeeded)
+                .AnnounceFinish(),
             When(Faulted)
                 .Then(c =>
                 {
@@ -90,15 +102,16 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Error = c.Message.Error;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
-                .TransitionTo(Failed),
+                .TransitionTo(Failed)
+                .AnnounceFinish(),
             When(ExecutionFaulted)
-                .Then(c =>
-                {
-                    var reason = c.Message.Exceptions.FirstOrDefault();
-                    c.Saga.Error = $"worker could not process the task: {reason?.ExceptionType}: {reason?.Message}";
-                    Finish(c.Saga, c.Message.Timestamp, keepResults);
-                })
-                .TransitionTo(Failed));
+                .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
+                .TransitionTo(Failed)
+                .AnnounceFinish(),
+            When(CallFaulted)
+                .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
+                .TransitionTo(Failed)
+                .AnnounceFinish());
 
         During(Succeeded, Failed,
             // A report made before the finish may be consumed after it: it is recorded, the state stays.
@@ -109,7 +122,19 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
             Ignore(AttemptFailed),
             Ignore(Completed),
             Ignore(Faulted),
-            Ignore(ExecutionFaulted));
+            Ignore(ExecutionFaulted),
+            Ignore(CallFaulted));
+    }
+
+    static ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy) : null;
+
+    static CallCallee? CallFor(SubmitTask m) => m.Http is null ? null : new CallCallee(m.TaskId, m.Http, m.Policy);
+
+    static void FailUnprocessable<T>(TaskState task, Fault<T> fault, TimeSpan keepResults)
+    {
+        var reason = fault.Exceptions.FirstOrDefault();
+        task.Error = $"worker could not process the task: {reason?.ExceptionType}: {reason?.Message}";
+        Finish(task, fault.Timestamp, keepResults);
     }
 
     /// <summary>Progress events may overtake each other; the newest report wins.</summary>
@@ -130,4 +155,20 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         task.Deadline = null;
         task.ExpiresAt = at + keepResults;
     }
+}
+
+static class TaskFinishActivities
+{
+    /// <summary>What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot is freed.</summary>
+    public static EventActivityBinder<TaskState, T> AnnounceFinish<T>(this EventActivityBinder<TaskState, T> binder) where T : class =>
+        binder
+            .If(c => c.Saga.CallbackUrl is not null,
+                b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!, CallbackBody(c.Saga))))
+            .If(c => c.Saga.GroupName is not null,
+                b => b.Publish(c => new ReleaseGroupSlot(c.Saga.CorrelationId, c.Saga.GroupName!)));
+
+    /// <summary>On success the result as the callee confirmed it; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
+    static string CallbackBody(TaskState task) => task.CurrentState == "Succeeded" || task.Error is null
+        ? task.Response ?? "null"
+        : JsonSerializer.Serialize(new { ok = false, error = task.Error, id = task.CorrelationId.ToString() });
 }

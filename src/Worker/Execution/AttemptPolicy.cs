@@ -17,10 +17,10 @@ public sealed record AttemptPolicy(int Attempts, TimeSpan RetryDelay, TimeSpan T
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.FromSeconds(configured?.TimeoutSeconds ?? registered?.TimeoutSeconds ?? defaults.TimeoutSeconds));
 
-    /// <summary>When every attempt must be over, with room for the grace given to a handler that ignores its token.</summary>
-    public DateTimeOffset DeadlineFrom(DateTimeOffset start, int fromAttempt, TimeSpan grace)
+    /// <summary>When every attempt must be over, with room for the grace given to a handler that ignores its token, and for the report's transit.</summary>
+    public DateTimeOffset DeadlineFrom(DateTimeOffset start, int fromAttempt, TimeSpan grace, TimeSpan slack)
     {
         var left = Attempts - fromAttempt + 1;
-        return start + left * (Timeout + grace) + (left - 1) * RetryDelay;
+        return start + left * (Timeout + grace) + (left - 1) * RetryDelay + slack;
     }
 }

@@ -35,11 +35,12 @@ public sealed class ExecuteTaskConsumer(
         settings.Tasks.TryGetValue(name, out var configured);
         var policy = AttemptPolicy.Resolve(task.Policy, configured, handler.Policy, settings);
         var grace = TimeSpan.FromMilliseconds(workerOptions.Value.TimeoutGraceMs);
+        var slack = TimeSpan.FromMilliseconds(workerOptions.Value.DeadlineSlackMs);
 
         for (var attempt = 1; ; attempt++)
         {
             var startedAt = time.GetUtcNow();
-            await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace)));
+            await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace, slack)));
             string error;
             try
             {

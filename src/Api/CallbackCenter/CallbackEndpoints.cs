@@ -1,0 +1,107 @@
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Outbound;
+
+namespace TaskHub.Api.CallbackCenter;
+
+/// <summary>
+/// <c>/callback/new</c>: call <c>callback</c> now, after <c>setTimeout</c> ms, every
+/// <c>setInterval</c> ms, or once per <c>window</c> ms for a debounce <c>key</c> (seed 000, snippets 2–5).
+/// </summary>
+public static class CallbackEndpoints
+{
+    public static IEndpointRouteBuilder MapCallbackEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/callback").WithTags("Callback center");
+        group.MapPost("/new", NewCallback).WithSummary("Deliver the body (or `callee`'s answer) to `callback`: now, later, repeatedly or debounced")
+            .Accepts<object>("application/json");
+        group.MapGet("/{id}", GetCallback).WithSummary("A callback's state and its fires");
+        group.MapDelete("/{id}", CancelCallback).WithSummary("Stop a callback (an interval stops firing)");
+        return app;
+    }
+
+    static async Task<Results<Ok<CenterReply>, ValidationProblem>> NewCallback(
+        HttpRequest request, OutboundUrlPolicy urls, IPublishEndpoint publish, NpgsqlDataSource database, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var q = new QueryFields(request.Query, urls);
+        var callee = q.Url("callee", required: false);
+        var callback = q.Url("callback", required: true);
+        var delay = q.Milliseconds("setTimeout", 0);
+        var interval = q.Milliseconds("setInterval", 1);
+        var count = q.Number("count", 1, int.MaxValue);
+        var key = q.Text("key");
+        var window = q.Milliseconds("window", 1);
+        if (window is not null && key is null)
+            q.Fail("key", "is required with window");
+        if (key is not null && window is null && q.IsValid)
+            q.Fail("window", "is required with key");
+        if (new object?[] { delay, interval, key }.Count(v => v is not null) > 1)
+            q.Fail("setTimeout", "setTimeout, setInterval and key/window are alternatives: give one of them");
+        if (count is not null && interval is null)
+            q.Fail("count", "applies to setInterval only");
+        var (body, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
+        if (bodyError is not null)
+            q.Fail("body", bodyError);
+        if (!q.IsValid)
+            return TypedResults.ValidationProblem(q.Errors, title: "The callback was not created");
+
+        var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
+        var now = time.GetUtcNow();
+        await using var command = database.CreateCommand("""
+            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+            ON CONFLICT (debounce_key) WHERE mode = 'debounce' AND state = 'active'
+                DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
+            RETURNING id, xmax = 0
+            """);
+        command.Parameters.AddWithValue(NewId.NextGuid());
+        command.Parameters.AddWithValue((object?)callee ?? DBNull.Value);
+        command.Parameters.AddWithValue(callback!);
+        command.Parameters.AddWithValue(body!);
+        command.Parameters.AddWithValue(mode);
+        command.Parameters.AddWithValue((object?)(delay ?? window) ?? DBNull.Value);
+        command.Parameters.AddWithValue((object?)interval ?? DBNull.Value);
+        command.Parameters.AddWithValue((object?)count ?? DBNull.Value);
+        command.Parameters.AddWithValue((object?)key ?? DBNull.Value);
+        command.Parameters.AddWithValue(now);
+        Guid id;
+        bool created;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (id, created) = (reader.GetGuid(0), reader.GetBoolean(1));
+        }
+        // A request within an open debounce window only replaces the body the window will deliver.
+        if (created)
+            await publish.Publish(new ArmCallback(id), cancellationToken);
+        return TypedResults.Ok(new CenterReply(true, id.ToString()));
+    }
+
+    static async Task<Results<Ok<CallbackView>, ProblemHttpResult>> GetCallback(string id, NpgsqlDataSource database, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var callbackId) || await CallbackView.FindAsync(database, callbackId, cancellationToken) is not { } view)
+            return NotFound(id);
+        return TypedResults.Ok(view);
+    }
+
+    static async Task<Results<Ok<CenterReply>, ProblemHttpResult>> CancelCallback(
+        string id, NpgsqlDataSource database, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var callbackId))
+            return NotFound(id);
+        await using var command = database.CreateCommand(
+            "UPDATE callbacks SET state = CASE WHEN state = 'active' THEN 'cancelled' ELSE state END, updated_at = $2 WHERE id = $1 RETURNING state");
+        command.Parameters.AddWithValue(callbackId);
+        command.Parameters.AddWithValue(time.GetUtcNow());
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string state)
+            return NotFound(id);
+        await publish.Publish(new CancelCallback(callbackId), cancellationToken);
+        return TypedResults.Ok(new CenterReply(true, state));
+    }
+
+    static ProblemHttpResult NotFound(string id) => TypedResults.Problem(statusCode: 404, title: "Callback not found",
+        detail: $"No callback '{id}'.", extensions: new Dictionary<string, object?> { ["field"] = "id" });
+}

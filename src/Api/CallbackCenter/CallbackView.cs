@@ -1,0 +1,31 @@
+using Npgsql;
+
+namespace TaskHub.Api.CallbackCenter;
+
+public sealed record CallbackFireView(int Fire, DateTimeOffset DueAt, DateTimeOffset FiredAt, int? HttpStatus, string? Error);
+
+/// <summary>A <c>/callback/new</c> callback as <c>GET /callback/{id}</c> shows it; <c>state</c> is active, done or cancelled.</summary>
+public sealed record CallbackView(Guid Id, string Mode, string State, string? Callee, string Callback, int Fired, DateTimeOffset CreatedAt,
+    IReadOnlyList<CallbackFireView> Fires)
+{
+    public static async Task<CallbackView?> FindAsync(NpgsqlDataSource database, Guid id, CancellationToken cancellationToken)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT mode, state, callee, callback, fired, created_at FROM callbacks WHERE id = $1")
+            { Parameters = { new NpgsqlParameter { Value = id } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "SELECT fire, due_at, fired_at, http_status, error FROM callback_fires WHERE callback_id = $1 ORDER BY fire DESC LIMIT 100")
+            { Parameters = { new NpgsqlParameter { Value = id } } });
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        var (mode, state, callee, callback, fired, createdAt) = (reader.GetString(0), reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5));
+        await reader.NextResultAsync(cancellationToken);
+        var fires = new List<CallbackFireView>();
+        while (await reader.ReadAsync(cancellationToken))
+            fires.Add(new CallbackFireView(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetFieldValue<DateTimeOffset>(2),
+                reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        return new CallbackView(id, mode, state, callee, callback, fired, createdAt, fires);
+    }
+}

@@ -1,0 +1,81 @@
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TaskHub.Api.Tasks;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Outbound;
+using TaskHub.Contracts.Tasks;
+
+namespace TaskHub.Api.CallbackCenter;
+
+/// <summary><c>/task/new</c> and <c>/task/end/{id}</c>: a slow HTTP call made asynchronous and queued (seed 000, snippets 1, 2 and 6).</summary>
+public static class TaskNewEndpoints
+{
+    public const string TaskName = "http";
+
+    public static IEndpointRouteBuilder MapTaskNewEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/task").WithTags("Callback center");
+        group.MapPost("/new", NewTask).WithSummary("Queue a call of `callee`; its confirmed result goes to `callback`")
+            .Accepts<object>("application/json");
+        group.MapPost("/end/{id}", EndTask).WithSummary("The callee confirms the task: the body is its result")
+            .Accepts<object>("application/json");
+        return app;
+    }
+
+    static async Task<Results<Ok<CenterReply>, ValidationProblem>> NewTask(
+        HttpRequest request, OutboundUrlPolicy urls, IPublishEndpoint publish, NpgsqlDataSource database,
+        IOptions<ApiOptions> api, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var q = new QueryFields(request.Query, urls);
+        var callee = q.Url("callee", required: true);
+        var callback = q.Url("callback", required: false);
+        var groupName = q.Text("group");
+        var parallels = q.Number("parallels", 1, 1000);
+        var timeout = q.Milliseconds("timeout", 1, int.MaxValue);
+        var attempts = q.Number("attempts", 1, 100);
+        if (parallels is not null && groupName is null)
+            q.Fail("parallels", "needs a group");
+        var (payload, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
+        if (bodyError is not null)
+            q.Fail("body", bodyError);
+        if (!q.IsValid)
+            return TypedResults.ValidationProblem(q.Errors, title: "The task was not created");
+
+        var id = NewId.NextGuid();
+        var now = time.GetUtcNow();
+        if (groupName is not null)
+            await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
+        var completion = $"{api.Value.BaseUrlFor(request)}/task/end/{id}";
+        await publish.Publish(new SubmitTask(id, new TaskSignature(TaskName, []), null,
+            new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
+            new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), cancellationToken);
+        return TypedResults.Ok(new CenterReply(true, id.ToString()));
+    }
+
+    /// <summary>The group's order is the order the Api accepted its tasks in, fixed here before the submission travels.</summary>
+    static async Task HoldPlaceInGroup(NpgsqlDataSource database, Guid id, string group, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "INSERT INTO group_members (task_id, group_name, submitted_at) VALUES ($1, $2, $3) ON CONFLICT (task_id) DO NOTHING");
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(group);
+        command.Parameters.AddWithValue(now);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(
+        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
+            return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
+                extensions: new Dictionary<string, object?> { ["field"] = "id" });
+        var (result, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
+        if (bodyError is not null)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [bodyError] }, title: "The result was not accepted");
+        if (!TaskStatuses.IsFinished(task.Status))
+            await publish.Publish(new TaskSucceeded(taskId, 0, result, time.GetUtcNow()), cancellationToken);
+        return TypedResults.Ok(new CenterReply(true, task.Status is TaskStatuses.Success or TaskStatuses.Failure ? "already finished" : null));
+    }
+}

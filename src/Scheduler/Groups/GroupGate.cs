@@ -1,0 +1,126 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Transport;
+
+namespace TaskHub.Scheduler.Groups;
+
+/// <summary>
+/// The concurrency gate of task groups, kept in Postgres so that every Scheduler instance
+/// agrees: a group's row is locked while one of them decides which waiting tasks may start,
+/// in submission order, up to the group's limit.
+/// </summary>
+public sealed class GroupGate(NpgsqlDataSource database, IOptionsMonitor<GroupOptions> options, TimeProvider time, ILogger<GroupGate> logger)
+{
+    /// <summary>The message a member sends when its turn comes.</summary>
+    sealed record Dispatch(string Queue, ExecuteTask? Execute, CallCallee? Call);
+
+    public async Task EnqueueAsync(EnqueueInGroup task, CancellationToken cancellationToken)
+    {
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO task_groups (name, parallels) VALUES ($1, COALESCE($2, 1))
+            ON CONFLICT (name) DO UPDATE SET parallels = COALESCE($2, task_groups.parallels)
+            """, task.Group, (object?)task.Parallels ?? DBNull.Value));
+        // The Api usually inserted the row already (that fixes the order); else this is its place.
+        batch.BatchCommands.Add(Command("""
+            INSERT INTO group_members (task_id, group_name, ready, dispatch, submitted_at) VALUES ($1, $2, true, $3::jsonb, $4)
+            ON CONFLICT (task_id) DO UPDATE SET ready = true, dispatch = EXCLUDED.dispatch
+            """, task.TaskId, task.Group, JsonSerializer.Serialize(new Dispatch(task.Queue, task.Execute, task.Call)), task.SubmittedAt));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task ReleaseAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "UPDATE group_members SET state = 'done', released_at = $2 WHERE task_id = $1 AND state <> 'done'");
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(time.GetUtcNow());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts as many of the group's waiting tasks as it has free slots. The work is sent
+    /// before the transaction commits: if the commit fails the task is sent again later
+    /// (at least once), never lost with its slot taken.
+    /// </summary>
+    public async Task<int> DispatchAsync(string group, ISendEndpointProvider send, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var configured = options.CurrentValue.Limits.TryGetValue(group, out var limit) ? limit : (int?)null;
+        var parallels = await Scalar<int?>(connection, "SELECT parallels FROM task_groups WHERE name = $1 FOR UPDATE", group);
+        if (parallels is null)
+            return 0;
+        var running = (int)await Scalar<long>(connection, "SELECT count(*) FROM group_members WHERE group_name = $1 AND state = 'running'", group);
+        var free = (configured ?? parallels.Value) - running;
+        if (free <= 0)
+            return 0;
+
+        var waiting = new List<(Guid TaskId, bool Ready, string? Dispatch, DateTimeOffset SubmittedAt)>();
+        await using (var query = new NpgsqlCommand(
+            "SELECT task_id, ready, dispatch::text, submitted_at FROM group_members WHERE group_name = $1 AND state = 'waiting' ORDER BY seq LIMIT $2",
+            connection))
+        {
+            query.Parameters.AddWithValue(group);
+            query.Parameters.AddWithValue(free + 16); // room to step over abandoned members
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                waiting.Add((reader.GetGuid(0), reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+
+        var now = time.GetUtcNow();
+        var abandonBefore = now - TimeSpan.FromSeconds(options.CurrentValue.AbandonUnsubmittedAfterSeconds);
+        var started = 0;
+        foreach (var member in waiting)
+        {
+            if (started == free)
+                break;
+            if (!member.Ready)
+            {
+                if (member.SubmittedAt > abandonBefore)
+                    break; // its submission is on its way: later tasks wait behind it
+                logger.LogWarning("Task {TaskId} of group {Group} was never submitted; skipping it", member.TaskId, group);
+                await Execute(connection, "UPDATE group_members SET state = 'done', released_at = $2 WHERE task_id = $1", member.TaskId, now);
+                continue;
+            }
+            var dispatch = JsonSerializer.Deserialize<Dispatch>(member.Dispatch!)!;
+            var endpoint = await send.GetSendEndpoint(TaskHubBus.QueueAddress(dispatch.Queue));
+            if (dispatch.Call is not null)
+                await endpoint.Send(dispatch.Call, cancellationToken);
+            else
+                await endpoint.Send(dispatch.Execute!, cancellationToken);
+            await Execute(connection, "UPDATE group_members SET state = 'running', dispatched_at = $2 WHERE task_id = $1", member.TaskId, now);
+            started++;
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return started;
+    }
+
+    static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return command;
+    }
+
+    static async Task<T> Scalar<T>(NpgsqlConnection connection, string sql, params object[] values)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+            command.Parameters.AddWithValue(value);
+        var result = await command.ExecuteScalarAsync();
+        return result is null or DBNull ? default! : (T)result;
+    }
+
+    static async Task Execute(NpgsqlConnection connection, string sql, params object[] values)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in values)
+            command.Parameters.AddWithValue(value);
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,231 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using Npgsql;
+using TaskHub.Contracts.Messages;
+using TaskHub.Tests.Infrastructure;
+
+namespace TaskHub.Tests.CallbackCenter;
+
+/// <summary>Concurrency groups, timeouts, retries, polling, timer durability and bad input of the callback center.</summary>
+public sealed class GroupAndFaultTests : CallbackCenterTest
+{
+    /// <summary>A callee that confirms after a pause and records how many of its calls overlap.</summary>
+    (ConcurrentQueue<int> Order, Func<int> MaxConcurrent) MapExclusiveWork(string path, int workMs)
+    {
+        var order = new ConcurrentQueue<int>();
+        var running = 0;
+        var max = 0;
+        Peer.Map(path, async (request, context) =>
+        {
+            order.Enqueue(Json(request.Body).GetProperty("n").GetInt32());
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref max, now);
+            await context.Response.WriteAsJsonAsync(new { ok = true });
+            var callback = request.Query["callback"].ToString();
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(workMs);
+                Interlocked.Decrement(ref running); // before confirming: the next may start as soon as we confirm
+                using var http = new HttpClient();
+                await http.PostAsJsonAsync(callback, new { ok = true });
+            });
+        });
+        return (order, () => Volatile.Read(ref max));
+    }
+
+    static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+    }
+
+    [Fact]
+    public async Task A_group_runs_one_at_a_time_in_submission_order_across_two_schedulers()
+    {
+        await StartTaskHubAsync();
+        await System.StartSchedulerAsync(); // a second Scheduler shares the saga and gate queues
+        var (order, maxConcurrent) = MapExclusiveWork("/work", 150);
+        var other = MapExclusiveWork("/other", 50);
+
+        var ids = new List<string>();
+        for (var n = 1; n <= 6; n++)
+            ids.Add(await PostAsync("/task/new", new { n }, ("callee", Peer.Url("/work")), ("group", "transfer")));
+        for (var n = 1; n <= 3; n++)
+            await PostAsync("/task/new", new { n }, ("callee", Peer.Url("/other")), ("group", "reports"));
+
+        foreach (var id in ids)
+            await TaskInStatusAsync(id, "SUCCESS", TimeSpan.FromSeconds(60));
+        Assert.Equal([1, 2, 3, 4, 5, 6], order.ToArray());
+        Assert.Equal(1, maxConcurrent());
+        await TestSystem.EventuallyAsync(() => Task.FromResult(other.Order.Count), c => c == 3, what: "the other group to finish");
+        Assert.Equal([1, 2, 3], other.Order.ToArray());
+    }
+
+    [Fact]
+    public async Task Parallels_lets_that_many_of_a_group_run_at_once()
+    {
+        await StartTaskHubAsync();
+        var (order, maxConcurrent) = MapExclusiveWork("/work", 400);
+
+        var ids = new List<string>();
+        for (var n = 1; n <= 6; n++)
+            ids.Add(await PostAsync("/task/new", new { n }, ("callee", Peer.Url("/work")), ("group", "pair"), ("parallels", "2")));
+
+        foreach (var id in ids)
+            await TaskInStatusAsync(id, "SUCCESS", TimeSpan.FromSeconds(60));
+        Assert.Equal(2, maxConcurrent());
+        Assert.Equal(6, order.Count);
+    }
+
+    [Fact]
+    public async Task An_unconfirmed_task_times_out_tells_its_callback_and_releases_its_group()
+    {
+        await StartTaskHubAsync();
+        Peer.Map("/never-confirms", async (_, context) => await context.Response.WriteAsJsonAsync(new { ok = true }));
+        MapConfirmingWork("/work", _ => new { ok = true, data = "second ran" });
+
+        var stuck = await PostAsync("/task/new", new { }, ("callee", Peer.Url("/never-confirms")), ("callback", Peer.Url("/callback")),
+            ("group", "g"), ("timeout", "700"));
+        var next = await PostAsync("/task/new", new { }, ("callee", Peer.Url("/work")), ("callback", Peer.Url("/next-callback")), ("group", "g"));
+
+        var failed = await TaskInStatusAsync(stuck, "FAILURE", TimeSpan.FromSeconds(30));
+        Assert.Equal("timeout", failed.GetProperty("error").GetString());
+        var callback = Json((await Peer.WaitForAsync("/callback", 1)).Single().Body);
+        Assert.False(callback.GetProperty("ok").GetBoolean());
+        Assert.Equal("timeout", callback.GetProperty("error").GetString());
+        Assert.Equal(stuck, callback.GetProperty("id").GetString());
+        await TaskInStatusAsync(next, "SUCCESS", TimeSpan.FromSeconds(30));
+        Assert.Equal("second ran", Json((await Peer.WaitForAsync("/next-callback", 1)).Single().Body).GetProperty("data").GetString());
+    }
+
+    [Fact]
+    public async Task A_failing_callee_is_retried_then_the_task_fails_and_the_callback_hears_it()
+    {
+        await StartTaskHubAsync(("AsyncTask:Tasks:http:AttemptAfterMs", "100"));
+        Peer.Map("/broken", async (_, context) => { context.Response.StatusCode = 503; await context.Response.WriteAsync("down"); });
+
+        var id = await PostAsync("/task/new", new { }, ("callee", Peer.Url("/broken")), ("callback", Peer.Url("/callback")), ("attempts", "3"));
+
+        var task = await TaskInStatusAsync(id, "FAILURE");
+        Assert.Equal(3, task.GetProperty("attempts").GetInt32());
+        Assert.Equal("callee answered HTTP 503", task.GetProperty("error").GetString());
+        Assert.Equal(3, Peer.To("/broken").Count);
+        var callback = Json((await Peer.WaitForAsync("/callback", 1)).Single().Body);
+        Assert.Equal("callee answered HTTP 503", callback.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task A_poll_url_is_polled_until_it_says_done_and_that_answer_is_the_result()
+    {
+        await StartTaskHubAsync();
+        var polls = 0;
+        Peer.Map("/work", async (_, context) =>
+            await context.Response.WriteAsJsonAsync(new { ok = true, data = new { poll = new { url = Peer.Url("/status"), interval = 100 } } }));
+        Peer.Map("/status", async (_, context) =>
+        {
+            var n = Interlocked.Increment(ref polls);
+            await context.Response.WriteAsJsonAsync(n < 3 ? new { done = false, data = (string?)null } : new { done = true, data = (string?)"finished" });
+        });
+
+        var id = await PostAsync("/task/new", new { }, ("callee", Peer.Url("/work")), ("callback", Peer.Url("/callback")));
+
+        var task = await TaskInStatusAsync(id, "SUCCESS");
+        Assert.Equal("finished", task.GetProperty("response").GetProperty("data").GetString());
+        Assert.Equal(3, polls);
+        Assert.Equal("finished", Json((await Peer.WaitForAsync("/callback", 1)).Single().Body).GetProperty("data").GetString());
+    }
+
+    [Fact]
+    public async Task A_duplicate_delivery_message_does_not_call_the_callback_twice()
+    {
+        await StartTaskHubAsync();
+        var scheduler = await System.StartSchedulerAsync();
+        var taskId = NewId.NextGuid();
+        var message = new DeliverTaskCallback(taskId, Peer.Url("/callback"), "{\"ok\":true}");
+
+        await Task.WhenAll(System.Bus(scheduler).Publish(message), System.Bus(scheduler).Publish(message));
+
+        await Peer.WaitForAsync("/callback", 1);
+        await Task.Delay(1000);
+        Assert.Single(Peer.To("/callback"));
+    }
+
+    [Fact]
+    public async Task A_timer_survives_a_scheduler_restart_and_fires_once_late()
+    {
+        var scheduler = await System.StartSchedulerAsync();
+        Api = await System.StartApiAsync();
+        var id = await PostAsync("/callback/new", new { survived = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "1500"));
+        await TestSystem.EventuallyAsync(async () => await CountAsync("SELECT count(*) FROM qrtz_triggers"), n => n == 1, what: "the timer to be stored");
+
+        await System.StopAsync(scheduler); // every Scheduler is down when the timer is due
+        await Task.Delay(2500);
+        Assert.Empty(Peer.To("/callback"));
+        await System.StartSchedulerAsync();
+
+        var callback = (await Peer.WaitForAsync("/callback", 1)).Single();
+        Assert.True(Json(callback.Body).GetProperty("survived").GetBoolean());
+        await Task.Delay(1000);
+        Assert.Single(Peer.To("/callback"));
+        Assert.Equal(1, (await Api.Http.GetFromJsonAsync<JsonElement>($"/callback/{id}")).GetProperty("fired").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("/task/new", "callback=http://127.0.0.1:1/cb", "callee")]
+    [InlineData("/task/new", "callee=ftp://127.0.0.1/x", "callee")]
+    [InlineData("/task/new", "callee=http://127.0.0.1:1/x&callback=not-a-url", "callback")]
+    [InlineData("/task/new", "callee=http://127.0.0.1:1/x&timeout=-5", "timeout")]
+    [InlineData("/task/new", "callee=http://127.0.0.1:1/x&timeout=soon", "timeout")]
+    [InlineData("/task/new", "callee=http://127.0.0.1:1/x&parallels=2", "parallels")]
+    [InlineData("/task/new", "callee=http://127.0.0.1:1/x&group=g&parallels=0", "parallels")]
+    [InlineData("/callback/new", "callee=http://127.0.0.1:1/x", "callback")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&setTimeout=-1", "setTimeout")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&setInterval=abc", "setInterval")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&window=1000", "key")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&key=k", "window")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&setTimeout=10&setInterval=10", "setTimeout")]
+    [InlineData("/callback/new", "callback=http://127.0.0.1:1/cb&count=3", "count")]
+    public async Task Bad_input_is_a_400_naming_the_field_and_creates_nothing(string path, string query, string field)
+    {
+        Api = await System.StartApiAsync();
+
+        var response = await Api.Http.PostAsJsonAsync($"{path}?{query}", new { });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
+        Assert.Equal(0, await CountAsync("SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM callbacks) + (SELECT count(*) FROM group_members)"));
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_json_is_a_400_naming_the_body()
+    {
+        Api = await System.StartApiAsync();
+        var response = await Api.Http.PostAsync("/task/new?callee=http://127.0.0.1:1/x", new StringContent("{not json", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("body", out _));
+    }
+
+    [Fact]
+    public async Task A_url_outside_the_allowlist_is_refused()
+    {
+        Api = await System.StartApiAsync(("Outbound:AllowLoopback", "false"));
+        var response = await Api.Http.PostAsJsonAsync($"/task/new?callee={Uri.EscapeDataString(Peer.Url("/work"))}", new { });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("loopback", problem.GetProperty("errors").GetProperty("callee")[0].GetString());
+    }
+
+    async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(System.Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
