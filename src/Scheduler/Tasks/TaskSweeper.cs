@@ -56,6 +56,7 @@ public sealed class TaskSweeper(
         var now = time.GetUtcNow();
         var lost = await db.Tasks.AsNoTracking()
             .Where(t => t.CurrentState == "Running" && t.Deadline != null && t.Deadline < now)
+            .OrderBy(t => t.Deadline)
             .Select(t => new { t.CorrelationId, t.Attempts, t.Deadline })
             .Take(1000)
             .ToListAsync(cancellationToken);

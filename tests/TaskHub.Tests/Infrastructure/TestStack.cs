@@ -58,6 +58,8 @@ public sealed class TestStack
                 $"No RabbitMQ/PostgreSQL for the integration tests: {BrokerVariable}, {DatabaseVariable} and {ManagementVariable} are not set " +
                 "and no Docker engine answers. Run ./test.sh, which starts a local broker and database and sets them.");
         await stack.CreateTemplateAsync();
+        // The run's template goes with the run (the per-test databases go with their tests).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stack.DropDatabaseAsync(stack.TemplateDatabase).GetAwaiter().GetResult();
         return stack;
     }
 
