@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace TaskHub.Api.PullQueue;
+
+/// <summary>
+/// Seed 004's pull queue: <c>POST /task/&lt;op&gt;</c> with a JSON body, answered HTTP 200
+/// <c>{"err_code": "0000", "data": ...}</c>; a malformed body is a 400 naming its fields.
+/// </summary>
+public static class PullQueueEndpoints
+{
+    public static IEndpointRouteBuilder MapPullQueueEndpoints(this IEndpointRouteBuilder app)
+    {
+        var task = app.MapGroup("/task").WithTags("Pull queue");
+        task.MapPost("/put", Put).Accepts<PutRequest>("application/json")
+            .WithSummary("Adds a task to a queue; data is false when the id is already there");
+        task.MapPost("/peek", Peek).Accepts<PeekRequest>("application/json")
+            .WithSummary("The next waiting tasks after a cursor, without content; waits up to timeout seconds for one");
+        task.MapPost("/acquire", Acquire).Accepts<AcquireRequest>("application/json")
+            .WithSummary("Leases those of the ids still waiting, for promise_reply_time seconds");
+        task.MapPost("/reply", Reply).Accepts<ReplyRequest>("application/json")
+            .WithSummary("Answers an acquired task (or acknowledges a result); false when unknown or its lease ran out");
+        task.MapPost("/call", Call).Accepts<CallRequest>("application/json")
+            .WithSummary("Puts a task and waits for its reply; a cached result answers at once; err_code 0001 on timeout");
+        task.MapPost("/remove", Remove).Accepts<TaskKeyRequest>("application/json")
+            .WithSummary("Deletes a task or result; false when it was not there");
+        task.MapPost("/clear_queue", ClearQueue).Accepts<QueueRequest>("application/json")
+            .WithSummary("Deletes everything a queue holds; data is how many tasks and results were deleted");
+        task.MapPost("/list_queue", ListQueues)
+            .WithSummary("Names of the queues that hold a task or a cached result");
+        task.MapPost("/stat_queue", StatQueue).Accepts<QueueRequest>("application/json")
+            .WithSummary("A queue's length, acquired tasks, cached results and cursor range");
+        task.MapPost("/status", Status).Accepts<TaskKeyRequest>("application/json")
+            .WithSummary("One task in the system's status words (WAITING, RUNNING, SUCCESS); data is null when unknown");
+        return app;
+    }
+
+    static Task<Results<Ok<PullReply<bool>>, ValidationProblem>> Put(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, PutRequest.Read, async r => PullReply.Ok(await store.PutAsync(r.Queue, r.Id, r.Info, r.Content, r.ResultQueue,
+            r.Config.CacheResultTime ?? options.Value.DefaultCacheResultTime, cancellationToken)), cancellationToken);
+
+    static Task<Results<Ok<PeekReply>, ValidationProblem>> Peek(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, LongPoll longPoll, CancellationToken cancellationToken) =>
+        Serve(http, options, PeekRequest.Read, async r =>
+        {
+            var peeked = await longPoll.UntilAsync(QueueSignals.PutKey(r.Queue), TimeSpan.FromSeconds(r.Timeout),
+                c => store.PeekAsync(r.Queue, r.After, r.Size, c), p => p.Count > 0, cancellationToken);
+            var cursor = peeked.Count > 0 ? PullQueueStore.Cursor(peeked[^1].Seq) : r.Cursor;
+            return new PeekReply(ErrCodes.Ok, peeked.Select(p => p.Task).ToList(), cursor);
+        }, cancellationToken);
+
+    static Task<Results<Ok<PullReply<IReadOnlyList<AcquiredTask>>>, ValidationProblem>> Acquire(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, AcquireRequest.Read, async r => PullReply.Ok(
+            await store.AcquireAsync(r.Queue, r.Ids, TimeSpan.FromSeconds(r.PromiseReplyTime), cancellationToken)), cancellationToken);
+
+    static Task<Results<Ok<PullReply<bool>>, ValidationProblem>> Reply(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, ReplyRequest.Read, async r => PullReply.Ok(
+            await store.ReplyAsync(r.Queue, r.Id, r.Info, r.Content, r.Lease, cancellationToken)), cancellationToken);
+
+    /// <summary>
+    /// A cached result answers at once. Otherwise the task is put (unless its id is already there) and
+    /// the call waits for its reply, which any instance may receive. Many calls for one id share one task.
+    /// </summary>
+    static Task<Results<Ok<PullReply<IReadOnlyList<CallResult>>>, ValidationProblem>> Call(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, LongPoll longPoll, CancellationToken cancellationToken) =>
+        Serve(http, options, CallRequest.Read, async r =>
+        {
+            var result = await store.FindResultAsync(r.Queue, r.Id, includeExpired: false, cancellationToken);
+            if (result is null)
+            {
+                await store.PutAsync(r.Queue, r.Id, r.Info, r.Content, r.Config.ForwardResultTo,
+                    r.Config.CacheResultTime ?? options.Value.DefaultCacheResultTime, cancellationToken);
+                // The put replaced any expired result, so whatever result appears now answers this call.
+                result = await longPoll.UntilAsync(QueueSignals.ReplyKey(r.Queue, r.Id), TimeSpan.FromSeconds(r.Timeout),
+                    c => store.FindResultAsync(r.Queue, r.Id, includeExpired: true, c), found => found is not null, cancellationToken);
+            }
+            return result is null
+                ? new PullReply<IReadOnlyList<CallResult>>(ErrCodes.Timeout, [])
+                : PullReply.Ok<IReadOnlyList<CallResult>>([result]);
+        }, cancellationToken);
+
+    static Task<Results<Ok<PullReply<bool>>, ValidationProblem>> Remove(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, TaskKeyRequest.Read, async r => PullReply.Ok(await store.RemoveAsync(r.Queue, r.Id, cancellationToken)), cancellationToken);
+
+    static Task<Results<Ok<PullReply<long>>, ValidationProblem>> ClearQueue(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, QueueRequest.Read, async r => PullReply.Ok(await store.ClearAsync(r.Queue, cancellationToken)), cancellationToken);
+
+    /// <summary>Takes no fields, so its body is not read.</summary>
+    static async Task<Ok<PullReply<IReadOnlyList<string>>>> ListQueues(PullQueueStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(PullReply.Ok(await store.ListQueuesAsync(cancellationToken)));
+
+    static Task<Results<Ok<PullReply<QueueStat>>, ValidationProblem>> StatQueue(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, QueueRequest.Read, async r => PullReply.Ok(await store.StatAsync(r.Queue, cancellationToken)), cancellationToken);
+
+    static Task<Results<Ok<PullReply<QueueTaskStatus?>>, ValidationProblem>> Status(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, TaskKeyRequest.Read, async r => PullReply.Ok(await store.StatusAsync(r.Queue, r.Id, cancellationToken)), cancellationToken);
+
+    /// <summary>Reads and checks the body; only a request without a bad field reaches <paramref name="serve"/>.</summary>
+    static async Task<Results<Ok<TReply>, ValidationProblem>> Serve<TRequest, TReply>(HttpRequest http, IOptions<PullQueueOptions> options,
+        Func<RequestBody, PullQueueOptions, TRequest> read, Func<TRequest, Task<TReply>> serve, CancellationToken cancellationToken)
+    {
+        var body = await RequestBody.ReadAsync(http, cancellationToken);
+        var request = read(body, options.Value);
+        if (!body.IsValid)
+            return body.Problem();
+        return TypedResults.Ok(await serve(request));
+    }
+}

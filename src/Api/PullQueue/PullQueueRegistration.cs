@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace TaskHub.Api.PullQueue;
+
+public static class PullQueueRegistration
+{
+    /// <summary>The pull queue's services; needs the <c>NpgsqlDataSource</c> of the task database.</summary>
+    public static IServiceCollection AddPullQueue(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PullQueueOptions>().Bind(configuration.GetSection(PullQueueOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<PullQueueOptions>, PullQueueOptionsValidator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PullQueueStore>();
+        services.AddSingleton<QueueSignals>();
+        services.AddSingleton<LongPoll>();
+        services.AddHostedService<PullQueueListener>();
+        services.AddHostedService<PullQueueSweeper>();
+        return services;
+    }
+}

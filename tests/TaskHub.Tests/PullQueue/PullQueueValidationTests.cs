@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using TaskHub.Tests.Infrastructure;
+
+namespace TaskHub.Tests.PullQueue;
+
+/// <summary>Malformed requests are 400 ProblemDetails naming the field, and change nothing.</summary>
+public sealed class PullQueueValidationTests : SystemTest
+{
+    public static TheoryData<string, string, string> BadRequests => new()
+    {
+        { "put", """{"id": "t1"}""", "queue" },
+        { "put", """{"queue": "", "id": "t1"}""", "queue" },
+        { "put", """{"queue": 5, "id": "t1"}""", "queue" },
+        { "put", """{"queue": "q"}""", "id" },
+        { "put", """{"queue": "q", "id": "t1", "content": "not base64!"}""", "content" },
+        { "put", """{"queue": "q", "id": "t1", "config": "fast"}""", "config" },
+        { "put", """{"queue": "q", "id": "t1", "config": {"forward_result_to": 5}}""", "config.forward_result_to" },
+        { "put", """{"queue": "q", "id": "t1", "config": {"forward_result_to": "q"}}""", "config.forward_result_to" },
+        { "put", """{"queue": "q", "id": "t1", "config": {"cache_result_time": -1}}""", "config.cache_result_time" },
+        { "put", $$"""{"queue": "{{new string('q', 250)}}", "id": "t1"}""", "queue" },
+        { "put", """[{"queue": "q", "id": "t1"}]""", "body" },
+        { "put", """{"queue": "q", "id": """, "body" },
+        { "peek", """{"queue": "q", "size": -1}""", "size" },
+        { "peek", """{"queue": "q", "size": "ten"}""", "size" },
+        { "peek", """{"queue": "q", "timeout": -1}""", "timeout" },
+        { "peek", """{"queue": "q", "cursor": "abc"}""", "cursor" },
+        { "acquire", """{"queue": "q", "ids": "t1"}""", "ids" },
+        { "acquire", """{"queue": "q", "ids": []}""", "ids" },
+        { "acquire", """{"queue": "q", "ids": ["t1", 2]}""", "ids" },
+        { "acquire", """{"queue": "q", "ids": ["t1"], "promise_reply_time": 0}""", "promise_reply_time" },
+        { "reply", """{"queue": "q"}""", "id" },
+        { "reply", """{"queue": "q", "id": "t1", "content": "%%%"}""", "content" },
+        { "reply", """{"queue": "q", "id": "t1", "lease": "one"}""", "lease" },
+        { "call", """{"queue": "q", "id": "t1", "timeout": -5}""", "timeout" },
+        { "call", """{"queue": "q", "id": "t1", "config": {"cache_result_time": "long"}}""", "config.cache_result_time" },
+        { "remove", """{"queue": "q"}""", "id" },
+        { "clear_queue", """{}""", "queue" },
+        { "stat_queue", """{"queue": []}""", "queue" },
+        { "status", """{"id": "t1"}""", "queue" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task A_malformed_request_is_a_400_naming_the_field_and_changes_nothing(string op, string body, string field)
+    {
+        var api = await System.StartApiAsync();
+        var client = new PullQueueClient(api.Http);
+        Assert.True(await client.PutAsync("q", "t1", new { n = 1 }));
+        Assert.Single(await client.AcquireAsync("q", ["t1"]));
+        var before = await client.StatAsync("q");
+
+        using var response = await api.Http.PostAsync($"/task/{op}", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out var messages), problem.ToString());
+        Assert.Contains(field, messages[0].GetString());
+
+        Assert.Equal(["q"], await client.ListAsync());
+        Assert.Equal(before.ToString(), (await client.StatAsync("q")).ToString());
+        Assert.Equal(TaskHub.Contracts.Tasks.TaskStatuses.Running, (await client.StatusAsync("q", "t1")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Several_bad_fields_are_all_named()
+    {
+        var api = await System.StartApiAsync();
+
+        using var response = await api.Http.PostAsync("/task/peek",
+            new StringContent("""{"size": 0, "timeout": "soon"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal(["queue", "size", "timeout"], errors.EnumerateObject().Select(e => e.Name).Order().ToArray());
+    }
+
+    [Fact]
+    public async Task Inconsistent_settings_stop_the_api_at_start_up_naming_the_key()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() =>
+            System.StartApiAsync(("PullQueue:DefaultCallTimeout", "100"), ("PullQueue:MaxTimeout", "10")));
+
+        Assert.Contains("PullQueue:DefaultCallTimeout", failure.Message);
+    }
+}
