@@ -1,0 +1,227 @@
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using TaskHub.Contracts.Cron;
+using TaskHub.Contracts.Outbound;
+
+namespace TaskHub.Api.Cron;
+
+/// <summary>
+/// Scheduled offline tasks (seed 003) under <c>/v1/task</c>. Quartz lives in the Scheduler: every
+/// change and every read of a definition is a request to it; the history is read from the table.
+/// </summary>
+public static class CronEndpoints
+{
+    static readonly RequestTimeout SchedulerTimeout = RequestTimeout.After(s: 15);
+    const int MaxPageSize = 500;
+
+    public static IEndpointRouteBuilder MapCronEndpoints(this IEndpointRouteBuilder app)
+    {
+        var tasks = app.MapGroup("/v1/task").WithTags("Scheduled tasks");
+        tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json")
+            .WithName("CreateScheduledTask").WithSummary("Schedule a cron task: its callback is called at every fire");
+        tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json")
+            .WithName("CreateQuickTask").WithSummary("Call a callback once at a unix second (now if past)");
+        tasks.MapPost("/status", ReportStatus).Accepts<StatusReportBody>("application/json")
+            .WithName("ReportScheduledTaskStatus").WithSummary("Report SUCCESS or FAILED for the fire whose X-TaskHub-Token is taskToken");
+        tasks.MapGet("/history", History)
+            .WithName("ScheduledTaskHistory").WithSummary("Fires newest first, each with its delivery attempts; filter by taskId and fire time");
+        tasks.MapGet("/{id}", Get)
+            .WithName("GetScheduledTask").WithSummary("A task's definition, next fire time and fire count");
+        tasks.MapPut("/{id}", Replace).Accepts<CronTaskBody>("application/json")
+            .WithName("ReplaceScheduledTask").WithSummary("Replace a task's definition; the next fire uses it");
+        tasks.MapDelete("/{id}", Delete)
+            .WithName("DeleteScheduledTask").WithSummary("Stop and remove a task and its history");
+        return app;
+    }
+
+    static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Create(
+        HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        var reader = new CronRequestReader(urls);
+        var body = await reader.ReadBodyAsync(request, cancellationToken);
+        var spec = reader.IsValid ? reader.CronTask(body) : null;
+        return await Schedule(reader, spec, clients, cancellationToken);
+    }
+
+    static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> CreateQuick(
+        HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        var reader = new CronRequestReader(urls);
+        var body = await reader.ReadBodyAsync(request, cancellationToken);
+        var spec = reader.IsValid ? reader.QuickTask(body) : null;
+        return await Schedule(reader, spec, clients, cancellationToken);
+    }
+
+    static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Schedule(
+        CronRequestReader reader, CronTaskSpec? spec, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        if (!reader.IsValid)
+            return reader.Problem();
+        var id = NewId.NextGuid();
+        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec!, false), cancellationToken))
+        {
+            case CronTaskSnapshot created:
+                return TypedResults.Created($"/v1/task/{created.TaskId}", View(created));
+            case CronTaskRejected rejected:
+                reader.Fail(rejected.Field, rejected.Detail);
+                return reader.Problem();
+            default:
+                return SchedulerUnavailable();
+        }
+    }
+
+    static async Task<Results<Ok<CronTaskView>, ValidationProblem, ProblemHttpResult>> Replace(
+        string id, HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+            return NotFound(id);
+        var reader = new CronRequestReader(urls);
+        var body = await reader.ReadBodyAsync(request, cancellationToken);
+        var spec = reader.IsValid ? reader.CronTask(body) : null;
+        if (!reader.IsValid)
+            return reader.Problem();
+        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected, CronTaskNotFound>(clients,
+                    new ScheduleCronTask(taskId, spec!, true), cancellationToken))
+        {
+            case CronTaskSnapshot replaced:
+                return TypedResults.Ok(View(replaced));
+            case CronTaskRejected rejected:
+                reader.Fail(rejected.Field, rejected.Detail);
+                return reader.Problem();
+            case CronTaskNotFound:
+                return NotFound(id);
+            default:
+                return SchedulerUnavailable();
+        }
+    }
+
+    static async Task<Results<Ok<CronTaskView>, ProblemHttpResult>> Get(string id, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+            return NotFound(id);
+        return await Ask<GetCronTask, CronTaskSnapshot, CronTaskNotFound>(clients, new GetCronTask(taskId), cancellationToken) switch
+        {
+            CronTaskSnapshot found => TypedResults.Ok(View(found)),
+            CronTaskNotFound => NotFound(id),
+            _ => SchedulerUnavailable(),
+        };
+    }
+
+    static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, IClientFactory clients, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId))
+            return NotFound(id);
+        return await Ask<DeleteCronTask, CronTaskDeleted, CronTaskNotFound>(clients, new DeleteCronTask(taskId), cancellationToken) switch
+        {
+            CronTaskDeleted => TypedResults.NoContent(),
+            CronTaskNotFound => NotFound(id),
+            _ => SchedulerUnavailable(),
+        };
+    }
+
+    static async Task<Results<Ok<StatusReportView>, ValidationProblem, ProblemHttpResult>> ReportStatus(
+        HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var reader = new CronRequestReader(urls);
+        var body = await reader.ReadBodyAsync(request, cancellationToken);
+        var (token, status) = reader.IsValid ? reader.StatusReport(body) : (null, "");
+        if (!reader.IsValid)
+            return reader.Problem();
+        if (token is not { } fire)
+            return FireNotFound("taskToken is not the token of any fire.");
+        return await Ask<ReportCronFire, CronFireReported, CronFireNotFound>(clients, new ReportCronFire(fire, status, time.GetUtcNow()),
+                cancellationToken) switch
+        {
+            CronFireReported reported => TypedResults.Ok(new StatusReportView(reported.Token.ToString(), reported.TaskId.ToString(), reported.Status)),
+            CronFireNotFound missing => FireNotFound(missing.Detail),
+            _ => SchedulerUnavailable(),
+        };
+    }
+
+    static async Task<Results<Ok<CronHistoryPage>, ValidationProblem>> History(
+        HttpRequest request, OutboundUrlPolicy urls, NpgsqlDataSource database, CancellationToken cancellationToken)
+    {
+        var reader = new CronRequestReader(urls);
+        var query = request.Query;
+        Guid? taskId = null;
+        var taskIdText = query["taskId"].ToString();
+        if (taskIdText.Length > 0)
+        {
+            if (Guid.TryParse(taskIdText, out var parsed))
+                taskId = parsed;
+            else
+                reader.Fail("taskId", $"'{taskIdText}' is not a task id.");
+        }
+        // 0 is open, as in the seed's client.
+        var beginAt = reader.Query(query, "beginAt", 0, long.MaxValue / 2, "must be unix seconds (0 = open)");
+        var endAt = reader.Query(query, "endAt", 0, long.MaxValue / 2, "must be unix seconds (0 = open)");
+        var pageNum = reader.Query(query, "pageNum", 1, int.MaxValue, "must be a page number from 1") ?? 1;
+        var pageSize = reader.Query(query, "pageSize", 1, MaxPageSize, $"must be from 1 to {MaxPageSize}") ?? 10;
+        if (!reader.IsValid)
+            return reader.Problem();
+        return TypedResults.Ok(await CronHistoryReader.ReadAsync(database, taskId, beginAt is > 0 ? beginAt : null, endAt is > 0 ? endAt : null,
+            (int)pageNum, (int)pageSize, cancellationToken));
+    }
+
+    /// <summary>The Scheduler's answer message, or null when none came in time.</summary>
+    static async Task<object?> Ask<TRequest, T1, T2>(IClientFactory clients, TRequest request, CancellationToken cancellationToken)
+        where TRequest : class where T1 : class where T2 : class
+    {
+        try
+        {
+            return (await clients.CreateRequestClient<TRequest>(SchedulerTimeout).GetResponse<T1, T2>(request, cancellationToken)).Message;
+        }
+        catch (RequestTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    static async Task<object?> Ask<TRequest, T1, T2, T3>(IClientFactory clients, TRequest request, CancellationToken cancellationToken)
+        where TRequest : class where T1 : class where T2 : class where T3 : class
+    {
+        try
+        {
+            return (await clients.CreateRequestClient<TRequest>(SchedulerTimeout).GetResponse<T1, T2, T3>(request, cancellationToken)).Message;
+        }
+        catch (RequestTimeoutException)
+        {
+            return null;
+        }
+    }
+
+    static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(statusCode: 404, title: "Scheduled task not found", detail: $"No scheduled task has id '{id}'.",
+            extensions: new Dictionary<string, object?> { ["field"] = "id" });
+
+    static ProblemHttpResult FireNotFound(string detail) =>
+        TypedResults.Problem(statusCode: 404, title: "Fire not found", detail: detail,
+            extensions: new Dictionary<string, object?> { ["field"] = "taskToken" });
+
+    static ProblemHttpResult SchedulerUnavailable() =>
+        TypedResults.Problem(statusCode: 503, title: "Scheduler unavailable",
+            detail: $"No Scheduler answered within {SchedulerTimeout.Value.TotalSeconds} s; the change may still be applied. Check with GET before retrying.");
+
+    static CronTaskView View(CronTaskSnapshot s)
+    {
+        var spec = s.Spec;
+        return new CronTaskView(
+            s.TaskId.ToString(),
+            spec.Name,
+            s.Kind,
+            spec.Count,
+            spec.Cron is { } c ? new CronJobBody(c.Second, c.Minute, c.Hour, c.Dom, c.Month, c.Dow) : null,
+            s.CronExpression,
+            spec.RunAt?.ToUnixTimeSeconds(),
+            spec.StartAt?.ToUnixTimeSeconds() ?? 0,
+            spec.StopAt?.ToUnixTimeSeconds() ?? 0,
+            spec.IsMultipleEntry,
+            new CallbackBody(spec.Callback.Url, spec.Callback.Method, spec.Callback.Params),
+            s.State,
+            s.NextFireAt?.ToUnixTimeSeconds(),
+            s.FireCount,
+            s.CreatedAt.ToUnixTimeSeconds(),
+            s.UpdatedAt.ToUnixTimeSeconds());
+    }
+}

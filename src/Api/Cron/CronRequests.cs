@@ -1,0 +1,73 @@
+namespace TaskHub.Api.Cron;
+
+// The request and response bodies of /v1/task, as OpenAPI shows them. Requests are read field by
+// field (CronRequestReader) so a bad one is answered naming its field; these records describe them.
+
+/// <summary>Classic cron fields with seconds: <c>*</c>, lists, ranges, steps; month 1-12 or JAN-DEC; dow 0-6 (0 = Sunday) or SUN-SAT.</summary>
+public sealed record CronJobBody(string Second, string Minute, string Hour, string Dom, string Month, string Dow);
+
+/// <summary><c>method</c>: GET, POST, PUT, PATCH or DELETE (default POST); <c>params</c>: JSON text sent as the body.</summary>
+public sealed record CallbackBody(string Url, string Method, string? Params);
+
+/// <summary>
+/// <c>POST /v1/task</c> and <c>PUT /v1/task/{id}</c>. <c>count</c>: fires at most this many times (0 = unlimited).
+/// <c>startAt</c>/<c>stopAt</c>: unix seconds bounding the fire times, both inclusive (0 = open).
+/// <c>isMultipleEntry: false</c> skips a fire while the previous one is unreported.
+/// </summary>
+public sealed record CronTaskBody(string Name, int Count, CronJobBody CronJob, long StartAt, long StopAt, bool IsMultipleEntry, CallbackBody Callback);
+
+/// <summary><c>POST /v1/task/quick</c>: once at unix second <c>time</c> (a string or a number); a past time fires now.</summary>
+public sealed record QuickTaskBody(string Name, string Time, CallbackBody Callback);
+
+/// <summary><c>status</c>: SUCCESS or FAILED.</summary>
+public sealed record TaskResultBody(string Status);
+
+/// <summary><c>POST /v1/task/status</c>: the result of the fire whose <c>X-TaskHub-Token</c> was <c>taskToken</c>.</summary>
+public sealed record StatusReportBody(string TaskToken, TaskResultBody TaskResult);
+
+/// <summary>
+/// A scheduled task. Times are unix seconds. <c>kind</c>: cron or quick; <c>state</c>: ACTIVE or
+/// COMPLETED (fired <c>count</c> times, or no fire time left); <c>fireCount</c>: fires of the
+/// current definition (a PUT starts it over); <c>nextFireTime</c>: null when it will not fire again.
+/// </summary>
+public sealed record CronTaskView(
+    string Id,
+    string Name,
+    string Kind,
+    int Count,
+    CronJobBody? CronJob,
+    string? CronExpression,
+    long? Time,
+    long StartAt,
+    long StopAt,
+    bool IsMultipleEntry,
+    CallbackBody Callback,
+    string State,
+    long? NextFireTime,
+    int FireCount,
+    long CreatedAt,
+    long UpdatedAt);
+
+public sealed record StatusReportView(string Token, string TaskId, string Status);
+
+/// <summary>One delivery attempt: the HTTP status, or the error that prevented one.</summary>
+public sealed record CronAttemptView(int Attempt, long At, int? HttpStatus, string? Error);
+
+/// <summary>
+/// One fire. <c>status</c>: RUNNING (delivering, or delivered and not reported), SUCCESS or FAILED
+/// (reported by the receiver; FAILED also when every attempt failed), SKIPPED (the previous fire
+/// was still running). <c>httpStatus</c>/<c>error</c> are the last attempt's.
+/// </summary>
+public sealed record CronFireView(
+    string Token,
+    string TaskId,
+    long FiredAt,
+    long ScheduledAt,
+    string Status,
+    int? HttpStatus,
+    string? Error,
+    long? ReportedAt,
+    IReadOnlyList<CronAttemptView> Attempts);
+
+/// <summary>A page of fires, newest first.</summary>
+public sealed record CronHistoryPage(long Total, int PageNum, int PageSize, IReadOnlyList<CronFireView> Items);

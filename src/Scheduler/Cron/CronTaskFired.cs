@@ -1,0 +1,7 @@
+namespace TaskHub.Scheduler.Cron;
+
+/// <summary>
+/// What a scheduled task's timer publishes at each fire. <paramref name="Version"/> is the
+/// definition the timer was armed for: a fire of a replaced definition is dropped.
+/// </summary>
+public sealed record CronTaskFired(Guid TaskId, int Version);
