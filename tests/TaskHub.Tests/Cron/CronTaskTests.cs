@@ -116,7 +116,7 @@ public sealed class CronTaskTests : SystemTest
         Assert.Equal(JsonValueKind.Number, created.GetProperty("nextFireTime").ValueKind);
 
         await WaitForRequestsAsync("/count", 3);
-        await Task.Delay(2500);
+        await Task.Delay(1500);
 
         var requests = _callee.On("/count");
         Assert.Equal(3, requests.Count);
@@ -248,7 +248,7 @@ public sealed class CronTaskTests : SystemTest
         Assert.Equal(startAt, created.GetProperty("nextFireTime").GetInt64());
 
         await WaitForRequestsAsync("/window", 3);
-        await Task.Delay(2000);
+        await Task.Delay(1500);
 
         Assert.Equal(3, _callee.On("/window").Count);
         var ticks = (await FiresAsync(id)).Select(f => f.GetProperty("scheduledAt").GetInt64()).Order();
@@ -316,7 +316,7 @@ public sealed class CronTaskTests : SystemTest
         Assert.Equal(_callee.Url("/after"), replaced.GetProperty("callback").GetProperty("url").GetString());
 
         await WaitForRequestsAsync("/after", 2);
-        await Task.Delay(2000);
+        await Task.Delay(1500);
 
         var after = _callee.On("/after");
         Assert.Equal(2, after.Count);
@@ -347,7 +347,7 @@ public sealed class CronTaskTests : SystemTest
         await StartApiAsync();
         var id = await CreateAsync(Body("/both"));
 
-        await WaitForRequestsAsync("/both", 5);
+        await WaitForRequestsAsync("/both", 4);
         var fires = await FiresAsync(id);
         var ticks = fires.Select(f => f.GetProperty("scheduledAt").GetInt64()).ToList();
         Assert.Equal(ticks.Count, ticks.Distinct().Count());
@@ -361,7 +361,7 @@ public sealed class CronTaskTests : SystemTest
         AssertProblem(HttpStatusCode.NotFound, status, problem, "id");
         (status, problem) = await SendAsync(HttpMethod.Delete, $"/v1/task/{id}");
         AssertProblem(HttpStatusCode.NotFound, status, problem, "id");
-        await Task.Delay(2500);
+        await Task.Delay(2000);
 
         var requests = _callee.On("/both");
         Assert.DoesNotContain(requests, r => r.At > deletedAt.AddSeconds(1));
@@ -387,7 +387,8 @@ public sealed class CronTaskTests : SystemTest
             await Task.Delay(20);
         var stoppingAt = DateTimeOffset.UtcNow;
         await System.StopAsync(first);
-        var downUntil = DateTimeOffset.FromUnixTimeSeconds(quickAt + 2) > stoppingAt.AddSeconds(5) ? DateTimeOffset.FromUnixTimeSeconds(quickAt + 2) : stoppingAt.AddSeconds(5);
+        // Down past the quick task's time, and for several whole ticks of the cron task.
+        var downUntil = new[] { DateTimeOffset.FromUnixTimeSeconds(quickAt + 2), stoppingAt.AddSeconds(4) }.Max();
         await Task.Delay(downUntil - DateTimeOffset.UtcNow);
         Assert.Empty(_callee.On("/quick"));
         var restartedAt = DateTimeOffset.UtcNow;
