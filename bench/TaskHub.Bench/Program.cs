@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace TaskHub.Bench;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        BenchOptions options;
+        try
+        {
+            options = BenchOptions.Parse(args);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            if (ex.Message.Length > 0) Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine(BenchOptions.Usage);
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        try
+        {
+            return await RunAsync(options, cancel.Token);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("bench: cancelled");
+            return 130;
+        }
+    }
+
+    static async Task<int> RunAsync(BenchOptions o, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.Now;
+        var runId = $"{started:MMddHHmmss}{Environment.ProcessId % 1000:000}";
+        var header = new StringBuilder();
+        header.AppendLine($"TaskHub.Bench {started:yyyy-MM-dd HH:mm:ss zzz}  run {runId}");
+        header.AppendLine($"machine: {Environment.ProcessorCount} cores, load average {ProcStats.LoadAverage()} (1/5/15 min), .NET {Environment.Version}");
+        header.AppendLine($"tasks per run: {o.Tasks} (+{o.Warmup} warm-up), repeats: {o.Repeat}, services from {o.Root}" +
+                          (o.Env.Count > 0 ? $", env: {string.Join(' ', o.Env.Select(e => $"{e.Target}:{e.Key}={e.Value}"))}" : "") +
+                          (o.DbExtra is { Length: > 0 } extra ? $", connection string + \"{extra}\"" : ""));
+        Console.Write(header);
+
+        using var stack = Stack.FromEnvironment();
+        var logs = Path.Combine(Path.GetTempPath(), "taskhub-bench", runId);
+        var baselines = new List<PathResult>();
+        var peaks = new List<PathResult>();
+        PathResult? paced = null;
+        SystemCounters? counters = null;
+
+        for (var rep = 1; rep <= o.Repeat; rep++)
+        {
+            var tag = o.Repeat > 1 ? $" #{rep}" : "";
+            if (o.RunBaseline)
+            {
+                var result = await new BaselineBench(stack, o).RunAsync($"{runId}_{rep}", o.Tasks, cancellationToken);
+                baselines.Add(result with { Path = result.Path + tag });
+            }
+            if (o.RunTaskHub)
+            {
+                await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_{rep}", logs, cancellationToken);
+                Console.WriteLine($"  TaskHub up in {system.StartupTime.TotalSeconds:0.0}s (scheduler pid {system.Scheduler.Pid}, worker pid {system.Worker.Pid}, logs {logs})");
+                await system.RunAsync("warm-up", o.Warmup, null, measure: false, cancellationToken);
+                var peak = await system.RunAsync("(2) TaskHub .NET peak", o.Tasks, null, measure: true, cancellationToken);
+                peaks.Add(peak with { Path = "(2) TaskHub .NET path, peak" + tag });
+                if (rep == o.Repeat && o.RunPaced)
+                {
+                    var rate = Report.Median(peaks.Select(p => p.TasksPerSecond).ToList()) / 2;
+                    var count = (int)Math.Clamp(rate * o.PacedSeconds, Math.Min(200, o.Tasks), o.Tasks);
+                    var result = await system.RunAsync($"(2) at {rate:0}/s (half peak)", count, rate, measure: true, cancellationToken);
+                    paced = result with { Path = $"(2) TaskHub .NET path at half peak ({rate:0}/s paced)" };
+                }
+                counters = await system.StopAsync();
+            }
+        }
+
+        var table = new StringBuilder();
+        table.AppendLine(Report.Header);
+        table.AppendLine(Report.Rule);
+        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>())
+            table.AppendLine(Report.Row(r));
+        foreach (var (path, run) in new (string, Func<Task<PathResult?>>)[]
+                 {
+                     (HttpPathBench.PushPath, () => HttpPathBench.RunPushAsync(stack, o, cancellationToken)),
+                     (HttpPathBench.PullPath, () => HttpPathBench.RunPullAsync(stack, o, cancellationToken)),
+                     (TimerBench.Path, () => TimerBench.RunAsync(stack, o, cancellationToken)),
+                 })
+        {
+            var result = await run();
+            table.AppendLine(result is null ? Report.NotBuilt(path) : Report.Row(result));
+        }
+
+        var notes = new StringBuilder();
+        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>().Where(r => r.Note is not null))
+            notes.AppendLine($"- {r.Path}: {r.Note}");
+        if (counters is not null)
+            notes.AppendLine($"- TaskHub {counters.Describe()}");
+        var baseRate = Report.Median(baselines.Select(r => r.TasksPerSecond).ToList());
+        var hubRate = Report.Median(peaks.Select(r => r.TasksPerSecond).ToList());
+        var ratio = baselines.Count > 0 && peaks.Count > 0 ? hubRate / baseRate : double.NaN;
+        if (o.Repeat > 1)
+        {
+            notes.AppendLine($"- baseline tasks/s: {Report.Spread(baselines.Select(r => r.TasksPerSecond).ToList())}");
+            notes.AppendLine($"- TaskHub peak tasks/s: {Report.Spread(peaks.Select(r => r.TasksPerSecond).ToList())}");
+            if (baselines.Count == peaks.Count)
+                notes.AppendLine($"- ratio per repeat: {Report.Spread(baselines.Zip(peaks, (b, p) => p.TasksPerSecond / b.TasksPerSecond).ToList(), "0.00")}");
+        }
+        if (paced is not null)
+            notes.AppendLine($"- targets: ratio >= 0.50: {(ratio >= 0.5 ? "met" : "NOT met")} ({ratio:0.00}); p99 at half peak < 250 ms: " +
+                             $"{(paced.Latency.P99 < 250 ? "met" : "NOT met")} ({paced.Latency.P99:0} ms); RSS < 300 MB: " +
+                             $"{(peaks.Append(paced).All(p => p.SchedulerRssMb < 300 && p.WorkerRssMb < 300) ? "met" : "NOT met")}");
+        notes.AppendLine($"- load average at the end: {ProcStats.LoadAverage()}; CPU of rabbit and pg counts every process of the shared broker/database, other users included.");
+
+        Console.WriteLine();
+        Console.Write(table);
+        Console.WriteLine();
+        Console.Write(notes);
+        var last = $"ratio {ratio:0.00} baseline {baseRate:0} taskhub {hubRate:0}";
+
+        if (o.Readme is not null && !o.Smoke)
+        {
+            var body = new StringBuilder();
+            body.AppendLine($"Latest run: {started:yyyy-MM-dd HH:mm zzz}, command `{o.Command}`");
+            body.AppendLine();
+            body.AppendLine("```");
+            body.Append(header);
+            body.AppendLine("```");
+            body.AppendLine();
+            body.Append(table);
+            body.AppendLine();
+            body.Append(notes);
+            body.AppendLine();
+            body.AppendLine($"`{last}`");
+            Report.WriteReadme(o.Readme, body.ToString());
+            Console.WriteLine($"(figures written to {o.Readme})");
+        }
+        Console.WriteLine(last);
+        return 0;
+    }
+}
