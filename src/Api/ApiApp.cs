@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Cron;
+using TaskHub.Api.Definitions;
 using TaskHub.Api.Health;
 using TaskHub.Api.PullQueue;
 using TaskHub.Api.Tasks;
@@ -38,6 +39,7 @@ public static class ApiApp
             .Validate(o => string.IsNullOrWhiteSpace(o.PublicBaseUrl) || Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out _),
                 "Api:PublicBaseUrl must be an absolute URL such as https://taskhub.example.com").ValidateOnStart();
         services.AddPullQueue(builder.Configuration);
+        services.AddTaskDefinitionRoutes(builder.Configuration);
 
         services.AddTaskHubBus(x => x.AddTaskClient());
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
@@ -53,6 +55,7 @@ public static class ApiApp
         // 200 only when every check (the bus's RabbitMQ connection, PostgreSQL) is healthy.
         app.MapHealthChecks("/health", new HealthCheckOptions { ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 503 } });
         app.MapTaskEndpoints();
+        app.MapDefinitionEndpoints();
         app.MapCronEndpoints();
         app.MapTaskNewEndpoints();
         app.MapCallbackEndpoints();

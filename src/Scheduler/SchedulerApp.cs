@@ -9,6 +9,7 @@ using Npgsql;
 using TaskHub.Scheduler.Callbacks;
 using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
+using TaskHub.Scheduler.Hooks;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Tasks;
@@ -42,11 +43,13 @@ public static class SchedulerApp
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CallbackSender>();
         services.AddTaskHubTimers(builder.Configuration);
+        services.AddTaskHooks(builder.Configuration);
 
         services.AddTaskHubBus(x =>
         {
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
+            x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();
             x.AddCronTaskConsumers();
             x.AddConsumer<GroupGateConsumer>().Endpoint(e => e.Name = "taskhub.group-gate");
             x.AddConsumer<DeliverTaskCallbackConsumer>().Endpoint(e =>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using TaskHub.Worker.Definitions;
 using TaskHub.Worker.Execution;
 using TaskHub.Worker.Handlers;
 using TaskHub.Worker.HttpCallee;
@@ -48,11 +49,15 @@ public static class WorkerApp
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
         services.AddTaskHubOutbound(builder.Configuration);
+        services.AddTaskDefinitionWorker(builder.Configuration);
         services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         if (builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>()?.Samples ?? new WorkerOptions().Samples)
+        {
             SampleHandlers.Register(worker.Handlers);
+            SampleTaskHooks.Register(worker.Handlers);
+        }
         services.AddSingleton(worker.Handlers);
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);
@@ -62,6 +67,7 @@ public static class WorkerApp
             {
                 x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddConsumer<CallCalleeConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddTaskDefinitionConsumers();
             },
             (context, cfg) =>
             {
@@ -90,6 +96,7 @@ public static class WorkerApp
                         e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
                         e.ConfigureConsumer<CallCalleeConsumer>(context);
                     });
+                cfg.ConfigureTaskDefinitionEndpoints(context);
             });
         return builder;
     }

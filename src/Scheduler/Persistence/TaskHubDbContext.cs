@@ -35,6 +35,7 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Deadline).HasColumnName("deadline");
             e.Property(x => x.FinishedAt).HasColumnName("finished_at");
             e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
+            e.Property(x => x.HookSeq).HasColumnName("hook_seq");
             e.Property(x => x.Version).IsRowVersion();
         });
     }

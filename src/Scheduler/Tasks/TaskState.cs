@@ -31,6 +31,8 @@ public class TaskState : SagaStateMachineInstance
     public DateTimeOffset? FinishedAt { get; set; }
     /// <summary>When the result is deleted; null while the task is not finished.</summary>
     public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>Lifecycle hooks raised so far (task types with <c>event</c> hooks); numbers them for in-order delivery.</summary>
+    public int HookSeq { get; set; }
     /// <summary>Postgres <c>xmin</c>: the optimistic concurrency token.</summary>
     public uint Version { get; set; }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Transport;
@@ -29,7 +30,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public Event<Fault<ExecuteTask>> ExecutionFaulted { get; private set; } = null!;
     public Event<Fault<CallCallee>> CallFaulted { get; private set; } = null!;
 
-    public TaskStateMachine(IOptions<AsyncTaskOptions> options)
+    /// <param name="definitions">The declared task types whose hooks the saga raises; none where no catalog is registered.</param>
+    public TaskStateMachine(IOptions<AsyncTaskOptions> options, TaskDefinitionCatalog? definitions = null)
     {
         var settings = options.Value;
         var keepResults = TimeSpan.FromSeconds(settings.ResultsExpireIn);
@@ -66,7 +68,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     direct => direct.IfElse(c => c.Message.Http is not null,
                         http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
                         dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
-                .TransitionTo(Waiting));
+                .TransitionTo(Waiting)
+                .RaiseAddHook(definitions));
 
         During(Waiting, Running,
             Ignore(Submitted),
@@ -78,7 +81,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Deadline = c.Message.Deadline;
                 })
                 .TransitionTo(Running),
-            When(Progressed).Then(c => RecordProgress(c.Saga, c.Message)),
+            When(Progressed).RaiseProgressHook(definitions).Then(c => RecordProgress(c.Saga, c.Message)),
             When(AttemptFailed)
                 .Then(c =>
                 {
@@ -94,7 +97,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
                 .TransitionTo(Succeeded)
-                .AnnounceFinish(),
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions),
             When(Faulted)
                 .Then(c =>
                 {
@@ -103,15 +107,18 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
                 .TransitionTo(Failed)
-                .AnnounceFinish(),
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions),
             When(ExecutionFaulted)
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
                 .TransitionTo(Failed)
-                .AnnounceFinish(),
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions),
             When(CallFaulted)
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
                 .TransitionTo(Failed)
-                .AnnounceFinish());
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions));
 
         During(Succeeded, Failed,
             // A report made before the finish may be consumed after it: it is recorded, the state stays.

@@ -8,13 +8,15 @@ namespace TaskHub.Worker.Handlers;
 /// <summary>
 /// A registered handler: any delegate whose parameters are the task's arguments in order, with
 /// <see cref="ITaskContext"/> and <see cref="CancellationToken"/> parameters filled in wherever
-/// they stand. It may return nothing, a value, a Task or a Task of a value; the value is the
+/// they stand. A parameter of type <c>IReadOnlyList&lt;TaskArg&gt;</c> takes the arguments as sent, in
+/// any number. It may return nothing, a value, a Task or a Task of a value; the value is the
 /// task's response.
 /// </summary>
 public sealed class TaskHandler
 {
     readonly Delegate _handler;
     readonly ParameterInfo[] _parameters;
+    readonly bool _takesAllArguments;
 
     public TaskHandler(string name, Delegate handler, TaskNamePolicy? policy = null)
     {
@@ -24,6 +26,7 @@ public sealed class TaskHandler
         _parameters = handler.Method.GetParameters();
         Policy = policy;
         ArgumentCount = _parameters.Count(p => !IsInjected(p.ParameterType));
+        _takesAllArguments = _parameters.Any(p => p.ParameterType == typeof(IReadOnlyList<TaskArg>));
     }
 
     public string Name { get; }
@@ -33,7 +36,7 @@ public sealed class TaskHandler
     /// <summary>Binds the task's arguments to the delegate's parameters; a mismatch is the caller's error, not worth a retry.</summary>
     public object?[] Bind(ITaskContext context)
     {
-        if (context.Args.Count != ArgumentCount)
+        if (!_takesAllArguments && context.Args.Count != ArgumentCount)
             throw new TaskArgumentException($"task '{Name}' takes {ArgumentCount} argument(s) but was sent {context.Args.Count}");
         var values = new object?[_parameters.Length];
         var next = 0;
@@ -42,6 +45,7 @@ public sealed class TaskHandler
             var type = _parameters[i].ParameterType;
             if (type == typeof(ITaskContext)) { values[i] = context; continue; }
             if (type == typeof(CancellationToken)) { values[i] = context.CancellationToken; continue; }
+            if (type == typeof(IReadOnlyList<TaskArg>)) { values[i] = context.Args; continue; }
             var arg = context.Args[next++];
             try
             {
@@ -88,7 +92,7 @@ public sealed class TaskHandler
         }
     }
 
-    static bool IsInjected(Type type) => type == typeof(ITaskContext) || type == typeof(CancellationToken);
+    static bool IsInjected(Type type) => type == typeof(ITaskContext) || type == typeof(CancellationToken) || type == typeof(IReadOnlyList<TaskArg>);
 }
 
 /// <summary>The task's arguments do not fit its handler: failing again would not help.</summary>

@@ -1,0 +1,118 @@
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TaskHub.Api.Tasks;
+using TaskHub.Contracts.Definitions;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Tasks;
+
+namespace TaskHub.Api.Definitions;
+
+/// <summary>
+/// Declared task types over HTTP (seed 001): add a task (<c>tasks.&lt;name&gt;.add</c>), read it
+/// (<c>tasks.&lt;name&gt;.get</c>), and let an HTTP process report progress (<c>tasks.&lt;name&gt;.progress</c>).
+/// </summary>
+public static class DefinitionEndpoints
+{
+    public static IServiceCollection AddTaskDefinitionRoutes(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddTaskDefinitions(configuration);
+        services.AddSingleton<DefinitionTaskStore>();
+        services.AddSingleton<NextTaskIds>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapDefinitionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var tasks = app.MapGroup("/tasks").WithTags("Task definitions");
+        tasks.MapPost("/{name}", AddTask).WithName("AddDefinedTask")
+            .WithSummary("Add a task of the declared type `name`; `id` (optional) makes the add idempotent").Accepts<AddTaskBody>("application/json");
+        tasks.MapGet("/{name}/{id}", GetTask).WithName("GetDefinedTask")
+            .WithSummary("A task of type `name` by the id the add answered (or the caller's own id): status, progress, response");
+        tasks.MapPost("/{id}/progress", ReportProgress).WithName("ReportTaskProgress")
+            .WithSummary("An HTTP process reports how far its task is").Accepts<ProgressBody>("application/json");
+        return app;
+    }
+
+    static async Task<Results<Accepted<AddedTask>, Ok<AddedTask>, ValidationProblem, ProblemHttpResult>> AddTask(
+        string name, HttpRequest request, TaskDefinitionCatalog catalog, DefinitionTaskStore store, NextTaskIds next,
+        IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!catalog.TryGet(name, out var definition))
+            return UnknownType(name, catalog);
+        var body = new DefinitionRequestReader();
+        var (args, callerId) = await body.ReadAddAsync(request, cancellationToken);
+        if (body.Errors.Count > 0)
+            return TypedResults.ValidationProblem(body.Errors, title: "The task was not added");
+        if (callerId is null && definition.Events.Next is not null)
+        {
+            try
+            {
+                callerId = await next.NextAsync(definition, cancellationToken);
+            }
+            catch (NextTaskIdException ex)
+            {
+                return TypedResults.Problem(statusCode: 502, title: "The task's id generator failed",
+                    detail: $"event.next of '{name}' ({definition.Events.Next}) {ex.Message}.", extensions: Field("event.next"));
+            }
+        }
+
+        var taskId = callerId is null ? NewId.NextGuid() : DefinedTaskIds.From(definition.Id, callerId);
+        var (outcome, waiting) = await store.AdmitAsync(definition, taskId, cancellationToken);
+        switch (outcome)
+        {
+            case Admission.Known:
+                return TypedResults.Ok(new AddedTask(taskId));
+            case Admission.Full:
+                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The task type is at capacity",
+                    detail: $"'{name}' has {waiting} task(s) waiting, its size is {definition.Size}; add again when some have started.",
+                    extensions: Field("name"));
+        }
+        try
+        {
+            await publish.Publish(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
+                definition.Policy, time.GetUtcNow()), cancellationToken);
+        }
+        catch
+        {
+            await store.ForgetAsync(taskId, CancellationToken.None);
+            throw;
+        }
+        return TypedResults.Accepted($"/tasks/{name}/{taskId}", new AddedTask(taskId));
+    }
+
+    static async Task<Results<Ok<DefinedTaskView>, ProblemHttpResult>> GetTask(
+        string name, string id, TaskDefinitionCatalog catalog, DefinitionTaskStore store, CancellationToken cancellationToken)
+    {
+        if (!catalog.TryGet(name, out var definition))
+            return UnknownType(name, catalog);
+        var taskId = Guid.TryParse(id, out var guid) ? guid : DefinedTaskIds.From(definition.Id, id);
+        return await store.FindAsync(definition, taskId, cancellationToken) is { } task
+            ? TypedResults.Ok(task)
+            : TypedResults.Problem(statusCode: 404, title: "Task not found",
+                detail: $"No task '{id}' of type '{name}', or its result has expired.", extensions: Field("id"));
+    }
+
+    static async Task<Results<Accepted, ValidationProblem, ProblemHttpResult>> ReportProgress(
+        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
+            return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
+                extensions: Field("id"));
+        var body = new DefinitionRequestReader();
+        var progress = await body.ReadProgressAsync(request, cancellationToken);
+        if (progress is null)
+            return TypedResults.ValidationProblem(body.Errors, title: "The progress was not recorded");
+        if (TaskStatuses.IsFinished(task.Status))
+            return TypedResults.Problem(statusCode: 409, title: "The task has finished",
+                detail: $"Task {taskId} is {task.Status}: progress no longer changes it.", extensions: Field("id"));
+        await publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), cancellationToken);
+        return TypedResults.Accepted((string?)null);
+    }
+
+    static ProblemHttpResult UnknownType(string name, TaskDefinitionCatalog catalog) =>
+        TypedResults.Problem(statusCode: 404, title: "Task type not found",
+            detail: $"No task type '{name}' is declared (declared: {string.Join(", ", catalog.All.Select(d => d.Id).Order(StringComparer.Ordinal))}).",
+            extensions: Field("name"));
+
+    static Dictionary<string, object?> Field(string name) => new() { ["field"] = name };
+}
