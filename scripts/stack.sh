@@ -383,7 +383,7 @@ pg_psql() {
   as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres
 }
 
-# Idempotent: role taskhub/taskhub (LOGIN CREATEDB) and database taskhub owned by it.
+# Idempotent: role taskhub/taskhub (LOGIN CREATEDB, pg_signal_backend) and database taskhub owned by it.
 pg_ensure_role_and_db() {
   pg_psql >/dev/null <<'SQL' || pg_fail "could not create role/database taskhub"
 DO $$
@@ -395,6 +395,8 @@ BEGIN
   END IF;
 END
 $$;
+-- Tests drop their databases WITH (FORCE); that must be allowed to end an autovacuum worker.
+GRANT pg_signal_backend TO taskhub;
 SELECT 'CREATE DATABASE taskhub OWNER taskhub'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'taskhub')\gexec
 SQL

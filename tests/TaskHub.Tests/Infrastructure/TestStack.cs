@@ -93,7 +93,20 @@ public sealed class TestStack
         NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(AdminDatabase);
         await admin.OpenAsync();
-        await Execute(admin, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await Execute(admin, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                return;
+            }
+            // An autovacuum worker on the database can only be ended with pg_signal_backend
+            // (scripts/stack.sh grants it); elsewhere it finishes on its own shortly.
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse && attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
     }
 
     public async Task<Uri> CreateVirtualHostAsync(string vhost)
