@@ -11,6 +11,13 @@ public sealed class WorkerOptions
     [Range(0, 60_000)]
     public int TimeoutGraceMs { get; set; } = 1000;
 
+    /// <summary>
+    /// An attempt still running after this long is announced with <c>TaskStarted</c> (state RUNNING, and its
+    /// deadline for the sweeper); one that is over sooner is reported once, by its outcome. 0 announces every attempt.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int StartedReportDelayMs { get; set; } = 100;
+
     /// <summary>Added to the deadline a Worker announces for a task, for the time its final report takes to reach the Scheduler.</summary>
     [Range(0, 600_000)]
     public int DeadlineSlackMs { get; set; } = 5000;

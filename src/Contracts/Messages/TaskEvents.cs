@@ -9,6 +9,7 @@ public sealed record TaskProgressed(Guid TaskId, int Current, int Total, string?
 public sealed record TaskAttemptFailed(Guid TaskId, int Attempt, string Error, DateTimeOffset At);
 
 /// <summary><paramref name="Response"/> is the handler's result as JSON.</summary>
-public sealed record TaskSucceeded(Guid TaskId, int Attempt, string? Response, DateTimeOffset FinishedAt);
+/// <paramref name="StartedAt"/> is set when the Worker did not report <see cref="TaskStarted"/> (the attempt was over at once).
+public sealed record TaskSucceeded(Guid TaskId, int Attempt, string? Response, DateTimeOffset FinishedAt, DateTimeOffset? StartedAt = null);
 
 public sealed record TaskFailed(Guid TaskId, int Attempts, string Error, DateTimeOffset FinishedAt);

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Messages;
 
 namespace TaskHub.Scheduler.Tasks;
 
@@ -23,6 +24,18 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
         });
         endpoint.UseInMemoryOutbox(context);
         endpoint.ConcurrentMessageLimit = _options.SagaConcurrency;
+        // One task's events are handled one after the other (different tasks still in parallel): a fast
+        // task's TaskStarted and TaskSucceeded arrive together and would otherwise race for the same row,
+        // each lost race costing an exception, a logged warning and a retry.
+        var partition = endpoint.CreatePartitioner(_options.SagaConcurrency);
+        saga.Message<SubmitTask>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<TaskStarted>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<TaskProgressed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<TaskAttemptFailed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<TaskSucceeded>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<TaskFailed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
+        saga.Message<Fault<ExecuteTask>>(m => m.UsePartitioner(partition, c => c.Message.Message.TaskId));
+        saga.Message<Fault<CallCallee>>(m => m.UsePartitioner(partition, c => c.Message.Message.TaskId));
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.SagaConcurrency * 4;
     }

@@ -94,6 +94,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
                     c.Saga.Response = c.Message.Response;
                     c.Saga.Error = null;
+                    c.Saga.StartedAt ??= c.Message.StartedAt;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
                 .TransitionTo(Succeeded)

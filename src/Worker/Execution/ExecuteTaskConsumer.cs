@@ -36,16 +36,24 @@ public sealed class ExecuteTaskConsumer(
         var policy = AttemptPolicy.Resolve(task.Policy, configured, handler.Policy, settings);
         var grace = TimeSpan.FromMilliseconds(workerOptions.Value.TimeoutGraceMs);
         var slack = TimeSpan.FromMilliseconds(workerOptions.Value.DeadlineSlackMs);
+        var reportStartAfter = TimeSpan.FromMilliseconds(workerOptions.Value.StartedReportDelayMs);
 
         for (var attempt = 1; ; attempt++)
         {
             var startedAt = time.GetUtcNow();
-            await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace, slack)));
             string error;
             try
             {
-                var response = await RunAttempt(context, handler, attempt, policy.Timeout, grace);
-                await context.Publish(new TaskSucceeded(task.TaskId, attempt, response, time.GetUtcNow()));
+                var run = RunAttempt(context, handler, attempt, policy.Timeout, grace);
+                // A fast attempt costs one event (its outcome, carrying its start) instead of two.
+                var reported = false;
+                if (!await FinishesWithin(run, reportStartAfter))
+                {
+                    await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace, slack)));
+                    reported = true;
+                }
+                var response = await run;
+                await context.Publish(new TaskSucceeded(task.TaskId, attempt, response, time.GetUtcNow(), reported ? null : startedAt));
                 return;
             }
             catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -75,6 +83,16 @@ public sealed class ExecuteTaskConsumer(
             await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow()));
             await Task.Delay(policy.RetryDelay, time, context.CancellationToken);
         }
+    }
+
+    async Task<bool> FinishesWithin(Task run, TimeSpan delay)
+    {
+        if (run.IsCompleted) return true;
+        if (delay <= TimeSpan.Zero) return false;
+        using var cancel = new CancellationTokenSource();
+        var first = await Task.WhenAny(run, Task.Delay(delay, time, cancel.Token));
+        await cancel.CancelAsync();
+        return first == run;
     }
 
     /// <summary>

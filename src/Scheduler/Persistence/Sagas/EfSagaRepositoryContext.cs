@@ -49,7 +49,7 @@ sealed class EfSagaRepositoryContext<TSaga, TMessage> :
 
     public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
     {
-        var instance = await db.Set<TSaga>().SingleOrDefaultAsync(x => x.CorrelationId == correlationId, CancellationToken);
+        var instance = await EfSagaQueries<TSaga>.LoadById(db, correlationId, CancellationToken);
         return instance is null
             ? default!
             : await factory.CreateSagaConsumeContext(db, consumeContext, instance, SagaConsumeContextMode.Load);
@@ -101,4 +101,11 @@ sealed class EfSagaRepositoryContext<TSaga, TMessage> :
             throw new ConcurrencyException($"{typeof(TSaga).Name} inserted concurrently", typeof(TSaga), Guid.Empty, ex);
         }
     }
+}
+
+/// <summary>Compiled once per saga type: every event loads its instance by id, and a compiled query skips EF's per-call expression work.</summary>
+static class EfSagaQueries<TSaga> where TSaga : class, ISaga
+{
+    public static readonly Func<DbContext, Guid, CancellationToken, Task<TSaga?>> LoadById =
+        EF.CompileAsyncQuery((DbContext db, Guid id, CancellationToken _) => db.Set<TSaga>().SingleOrDefault(x => x.CorrelationId == id));
 }
