@@ -47,6 +47,14 @@ public static class SchedulerApp
 
         services.AddTaskHubBus(x =>
         {
+            // A transient failure (a dropped connection, a broken pooled connection) must not send a
+            // gate, callback, timer or hook message to the error queue: each is retried first. The
+            // task saga's endpoint has its own retry of concurrency conflicts.
+            x.AddConfigureEndpointsCallback((_, name, endpoint) =>
+            {
+                if (name != TaskStateDefinition.QueueName)
+                    endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000, 2000, 5000));
+            });
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
             x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();

@@ -7,12 +7,14 @@ namespace TaskHub.Scheduler.Tasks;
 /// <summary>The task saga's endpoint: conflicting updates of one task are retried, and messages the saga sends leave only after its state is saved.</summary>
 public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 {
+    public const string QueueName = "taskhub.task-state";
+
     readonly SchedulerOptions _options;
 
     public TaskStateDefinition(IOptions<SchedulerOptions> options)
     {
         _options = options.Value;
-        EndpointName = "taskhub.task-state";
+        EndpointName = QueueName;
     }
 
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpoint, ISagaConfigurator<TaskState> saga, IRegistrationContext context)

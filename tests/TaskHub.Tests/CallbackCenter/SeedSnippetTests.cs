@@ -50,10 +50,7 @@ public sealed class SeedSnippetTests : CallbackCenterTest
 
         var id = await PostAsync("/task/new", new { n = 1 }, ("callee", inner), ("callback", Peer.Url("/callback")), ("group", "transfer"));
 
-        IReadOnlyList<ReceivedRequest> received;
-        try { received = await Peer.WaitForAsync("/callback", 1); }
-        catch (Exception ex) { throw new Exception($"DIAG task={await TaskAsync(id)} peer={string.Join(" | ", Peer.Requests.Select(r => r.Path + "?" + r.Query.Count + " " + r.Body))}", ex); }
-        var callback = Json(received.Single().Body);
+        var callback = Json((await Peer.WaitForAsync("/callback", 1)).Single().Body);
         Assert.Equal("working done", callback.GetProperty("data").GetString());
         Assert.Equal(1, callback.GetProperty("got").GetProperty("n").GetInt32());
         await TaskInStatusAsync(id, "SUCCESS");
