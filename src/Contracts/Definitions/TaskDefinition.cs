@@ -17,7 +17,8 @@ public sealed record TaskDefinition(
     int TimeoutSeconds,
     int Size,
     TaskProcess Process,
-    TaskEventHooks Events)
+    TaskEventHooks Events,
+    bool ExponentialBackoff = false)
 {
     public const string QueuePrefix = "taskhub.def.";
 
@@ -25,7 +26,7 @@ public sealed record TaskDefinition(
     public string Queue => QueuePrefix + Id;
 
     /// <summary>The policy its tasks carry, so it wins over whatever the Worker has for the handler's name.</summary>
-    public TaskPolicy Policy => new(Attempts, AttemptAfterMs, TimeoutSeconds * 1000);
+    public TaskPolicy Policy => new(Attempts, AttemptAfterMs, TimeoutSeconds * 1000, ExponentialBackoff);
 
     /// <summary>The signature name of its tasks: the .NET handler, or the type's id for an HTTP process.</summary>
     public string SignatureName => Process.Handler ?? Id;

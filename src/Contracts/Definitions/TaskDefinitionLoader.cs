@@ -29,7 +29,7 @@ public static partial class TaskDefinitionLoader
     public static readonly TimeSpan MaxTaskDuration = TimeSpan.FromMinutes(25);
 
     static readonly JsonDocumentOptions JsonOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
-    static readonly string[] Fields = ["name", "worker_nums", "attempts", "attempt_after", "timeout", "size", "process", "event"];
+    static readonly string[] Fields = ["name", "worker_nums", "attempts", "attempt_after", "backoff", "timeout", "size", "process", "event"];
     static readonly string[] ProcessFields = ["url", "method"];
     static readonly string[] HttpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -79,7 +79,15 @@ public static partial class TaskDefinitionLoader
         var attemptAfter = read.Number(fields, "attempt_after", DefaultAttemptAfterMs, 0, AsyncTaskOptionsValidator.MaxAttemptAfterMs);
         var timeout = read.Number(fields, "timeout", DefaultTimeoutSeconds, 1, (int)MaxTaskDuration.TotalSeconds);
         var size = read.Number(fields, "size", DefaultSize, 1, 10_000_000);
-        var longest = TimeSpan.FromSeconds((double)attempts * timeout) + TimeSpan.FromMilliseconds((double)(attempts - 1) * attemptAfter);
+        var exponential = fields.TryGetValue("backoff", out var b) && read.Text(b, "backoff") switch
+        {
+            "exponential" => true,
+            "fixed" => false,
+            var other => throw read.Fail("backoff", $"must be \"fixed\" or \"exponential\" (was '{other}')"),
+        };
+        var waits = Enumerable.Range(0, attempts - 1)
+            .Sum(i => Math.Min((double)attemptAfter * (exponential ? Math.Pow(2, i) : 1), AsyncTaskOptionsValidator.MaxAttemptAfterMs));
+        var longest = TimeSpan.FromSeconds((double)attempts * timeout) + TimeSpan.FromMilliseconds(waits);
         if (longest > MaxTaskDuration)
             throw read.Fail("timeout", $"× attempts + attempt_after between them come to {longest.TotalMinutes:0.#} minutes; keep them under " +
                 $"{MaxTaskDuration.TotalMinutes:0} (a Worker holds the task's message for all its attempts, and RabbitMQ drops a consumer after 30)");
@@ -87,7 +95,7 @@ public static partial class TaskDefinitionLoader
         if (!fields.TryGetValue("process", out var process))
             throw read.Fail("process", "is required: the name of a registered .NET handler, or {\"url\": ..., \"method\": ...}");
         var events = fields.TryGetValue("event", out var e) ? ReadEvents(read, e) : TaskEventHooks.None;
-        return new TaskDefinition(id, name, source, workerNums, attempts, attemptAfter, timeout, size, ReadProcess(read, process), events);
+        return new TaskDefinition(id, name, source, workerNums, attempts, attemptAfter, timeout, size, ReadProcess(read, process), events, exponential);
     }
 
     static TaskProcess ReadProcess(FieldReader read, JsonElement process)

@@ -6,7 +6,8 @@ namespace TaskHub.Contracts.Messages;
 /// Per-task overrides of the retry and timeout policy; null fields fall back to the
 /// policy the Worker has for that task name.
 /// </summary>
-public sealed record TaskPolicy(int? Attempts = null, int? RetryDelayMs = null, int? TimeoutMs = null);
+/// <paramref name="ExponentialBackoff"/>: the delay doubles after each failed attempt (with jitter) instead of staying the same.
+public sealed record TaskPolicy(int? Attempts = null, int? RetryDelayMs = null, int? TimeoutMs = null, bool? ExponentialBackoff = null);
 
 /// <summary>
 /// A producer hands a task to the Scheduler, which records it and queues it. A task with

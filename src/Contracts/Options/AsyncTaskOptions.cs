@@ -45,6 +45,8 @@ public sealed class TaskNamePolicy
 {
     public int? Attempts { get; set; }
     public int? AttemptAfterMs { get; set; }
+    /// <summary>Double the delay after each failed attempt (with jitter), up to the longest allowed delay.</summary>
+    public bool? ExponentialBackoff { get; set; }
     public int? TimeoutSeconds { get; set; }
 }
 

@@ -81,7 +81,7 @@ public sealed class ExecuteTaskConsumer(
                 return;
             }
             await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow()));
-            await Task.Delay(policy.RetryDelay, time, context.CancellationToken);
+            await Task.Delay(policy.DelayAfter(attempt, Random.Shared), time, context.CancellationToken);
         }
     }
 

@@ -76,7 +76,7 @@ public sealed class CallCalleeConsumer(
                 return;
             }
             await context.Publish(new TaskAttemptFailed(call.TaskId, attempt, error, time.GetUtcNow()));
-            await Task.Delay(policy.RetryDelay, time, context.CancellationToken);
+            await Task.Delay(policy.DelayAfter(attempt, Random.Shared), time, context.CancellationToken);
         }
     }
 

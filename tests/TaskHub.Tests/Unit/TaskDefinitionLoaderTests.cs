@@ -232,4 +232,16 @@ public sealed class TaskDefinitionLoaderTests : IDisposable
         Assert.Equal(("test", "SomeAsyncTask"), (definition.Id, definition.Process.Handler));
         Assert.Equal(["OnAdd", "OnSuccess", "OnError", "OnProgress"], definition.Events.All.Select(h => h.Target));
     }
+
+    [Fact]
+    public void Backoff_is_fixed_unless_the_file_asks_for_exponential()
+    {
+        Write("plain", """{"process": "H"}""");
+        Write("growing", """{"process": "H", "attempts": 4, "attempt_after": 100, "backoff": "exponential"}""");
+        var catalog = Load();
+        Assert.False(catalog.All.Single(d => d.Id == "plain").ExponentialBackoff);
+        Assert.True(catalog.All.Single(d => d.Id == "growing").Policy.ExponentialBackoff);
+        Assert.Equal("backoff", Refused("""{"process": "H", "backoff": "sometimes"}""").Field);
+    }
 }
+
