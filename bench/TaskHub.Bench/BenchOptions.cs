@@ -10,7 +10,9 @@ public sealed class BenchOptions
           N                      tasks per measured run (default 20000)
           --smoke                N = 200, short warm-up and paced phase: proves the benchmark works
           --repeat R             measure baseline and TaskHub peak R times, alternating (default 1)
-          --only baseline|taskhub  run one path only
+          --only baseline|taskhub|http|timers|new  run one path only (http: (3a)+(3b); new: (3a), (3b) and (4));
+                                 with http/timers/new, --readme replaces only those rows in the README block
+          --http-tasks N         tasks of the (3a) run (default 5000; 200 with --smoke)
           --no-paced             skip the TaskHub run at half of its peak rate
           --paced-seconds S      length of the paced run (default 20)
           --root DIR             repository whose src/*/bin/Release/net10.0 dlls are run (default: this checkout)
@@ -27,6 +29,10 @@ public sealed class BenchOptions
     public int Repeat { get; set; } = 1;
     public bool RunBaseline { get; set; } = true;
     public bool RunTaskHub { get; set; } = true;
+    public bool RunHttp { get; set; } = true;
+    public bool RunTimers { get; set; } = true;
+    public int HttpTasks { get; set; } = 5_000;
+    public bool OnlyNewRows => !RunBaseline && !RunTaskHub;
     public bool RunPaced { get; set; } = true;
     public double PacedSeconds { get; set; } = 20;
     public int Warmup { get; set; } = 500;
@@ -47,6 +53,7 @@ public sealed class BenchOptions
     {
         var o = new BenchOptions();
         int? n = null;
+        int? httpTasks = null;
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
@@ -59,9 +66,13 @@ public sealed class BenchOptions
                     var only = Next();
                     o.RunBaseline = only == "baseline";
                     o.RunTaskHub = only == "taskhub";
-                    if (!o.RunBaseline && !o.RunTaskHub) throw new ArgumentException("--only takes baseline or taskhub");
+                    o.RunHttp = only is "http" or "new";
+                    o.RunTimers = only is "timers" or "new";
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers or new");
                     break;
                 case "--no-paced": o.RunPaced = false; break;
+                case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--paced-seconds": o.PacedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--root": o.Root = Path.GetFullPath(Next()); break;
                 case "--env":
@@ -100,6 +111,7 @@ public sealed class BenchOptions
         {
             o.Tasks = given;
         }
+        o.HttpTasks = httpTasks ?? (o.Smoke ? 200 : 5_000);
         if (o.Repeat < 1) throw new ArgumentException("--repeat must be at least 1");
         return o;
     }

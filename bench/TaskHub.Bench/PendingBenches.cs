@@ -1,37 +1,407 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TaskHub.Bench.PullQueue;
+
 namespace TaskHub.Bench;
 
 /// <summary>
-/// (3) The HTTP paths, waiting for their endpoints. Fill <see cref="RunAsync"/> in when they land:
-/// (3a) POST /task/new against a loopback callee that confirms at once, N = 5,000;
-/// (3b) POST /task/put + peek/acquire/reply cycles with 8 consumers.
-/// Until then they read nothing and report "not built". (3b) exists as its own program,
-/// bench/TaskHub.Bench.PullQueue (CycleBench, CallBench), against an Api that is already running:
-/// wiring it in here means starting an Api process as <see cref="TaskHubSystem"/> starts the Scheduler.
+/// The services the HTTP rows need, each its own process as in <see cref="TaskHubSystem"/>: Scheduler (migrates the
+/// fresh database, runs the task saga and the Quartz timers that fire callbacks), Worker (calls HTTP callees) and Api
+/// (<c>dotnet TaskHub.Api.dll</c> on a free loopback port, development profile, loopback callees allowed).
+/// One fresh vhost and database for (3a), (3b) and (4) together.
+/// </summary>
+public sealed class ApiSystem : IAsyncDisposable
+{
+    const string SagaQueue = "taskhub.task-state";
+    const string TaskQueue = "taskhub.task";
+
+    readonly Stack _stack;
+    readonly BenchOptions _options;
+    readonly string _name;
+    readonly List<ServiceProcess> _processes = [];
+
+    ApiSystem(Stack stack, BenchOptions options, string name)
+    {
+        _stack = stack;
+        _options = options;
+        _name = name;
+    }
+
+    public ServiceProcess Scheduler => _processes[0];
+    public ServiceProcess Worker => _processes[1];
+    public ServiceProcess Api => _processes[2];
+    public Uri BaseUrl { get; private set; } = null!;
+    public NpgsqlDataSource Db { get; private set; } = null!;
+    public TimeSpan StartupTime { get; private set; }
+
+    public static async Task<ApiSystem> StartAsync(Stack stack, BenchOptions options, string name, string logDirectory, CancellationToken cancellationToken)
+    {
+        var system = new ApiSystem(stack, options, name);
+        try
+        {
+            await system.StartCoreAsync(logDirectory, cancellationToken);
+            return system;
+        }
+        catch
+        {
+            await system.DisposeAsync();
+            throw;
+        }
+    }
+
+    async Task StartCoreAsync(string logDirectory, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var broker = (await _stack.CreateVirtualHostAsync(_name)).ToString();
+        await _stack.CreateDatabaseAsync(_name);
+        var database = _stack.WithDatabase(_name);
+        if (!string.IsNullOrWhiteSpace(_options.DbExtra))
+            database = database.TrimEnd(';') + ";" + _options.DbExtra;
+        Db = NpgsqlDataSource.Create(_stack.WithDatabase(_name, maxPoolSize: 4));
+        var port = FreePort();
+        BaseUrl = new Uri($"http://127.0.0.1:{port}");
+
+        Dictionary<string, string> Environment(string target)
+        {
+            var env = new Dictionary<string, string>
+            {
+                ["DOTNET_ENVIRONMENT"] = "Development",
+                ["ASPNETCORE_ENVIRONMENT"] = "Development",
+                ["AsyncTask__Broker"] = broker,
+                ["AsyncTask__ResultBackend"] = database,
+                ["Outbound__AllowLoopback"] = "true",
+                ["Outbound__SigningKey"] = "taskhub-bench-signing-key-0123456789abcdef",
+                ["Logging__LogLevel__Default"] = "Warning",
+                ["Logging__LogLevel__Microsoft"] = "Warning",
+                ["Logging__LogLevel__MassTransit"] = "Warning",
+            };
+            if (target == "api") env["ASPNETCORE_URLS"] = BaseUrl.ToString().TrimEnd('/');
+            foreach (var (key, value) in _options.EnvFor(target))
+                env[key] = value;
+            return env;
+        }
+
+        string Dll(string project) => Path.Combine(_options.Root, "src", project, "bin", "Release", "net10.0", $"TaskHub.{project}.dll");
+
+        Directory.CreateDirectory(logDirectory);
+        _processes.Add(ServiceProcess.Start("scheduler", Dll("Scheduler"), Environment("scheduler"), Path.Combine(logDirectory, $"{_name}-scheduler.log")));
+        await WaitForConsumerAsync(SagaQueue, Scheduler, cancellationToken);
+        _processes.Add(ServiceProcess.Start("worker", Dll("Worker"), Environment("worker"), Path.Combine(logDirectory, $"{_name}-worker.log")));
+        await WaitForConsumerAsync(TaskQueue, Worker, cancellationToken);
+        _processes.Add(ServiceProcess.Start("api", Dll("Api"), Environment("api"), Path.Combine(logDirectory, $"{_name}-api.log")));
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var health = await http.GetAsync("/health", cancellationToken);
+                if (health.IsSuccessStatusCode) break;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested) { }
+            if (Api.HasExited)
+                throw new InvalidOperationException($"api exited during start-up; its log {Api.Log} ends:\n{Api.LogTail()}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
+                throw new TimeoutException($"api did not answer /health within 120 s; its log {Api.Log} ends:\n{Api.LogTail()}");
+            await Task.Delay(200, cancellationToken);
+        }
+        StartupTime = clock.Elapsed;
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    async Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (await _stack.ConsumersAsync(_name, queue) < 1)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"{process.Name} exited during start-up; its log {process.Log} ends:\n{process.LogTail()}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
+                throw new TimeoutException($"{process.Name} did not consume {queue} within 120 s; its log {process.Log} ends:\n{process.LogTail()}");
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    public void ThrowIfExited()
+    {
+        foreach (var p in _processes)
+            if (p.HasExited)
+                throw new InvalidOperationException($"{p.Name} exited during the run; its log {p.Log} ends:\n{p.LogTail()}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in Enumerable.Reverse(_processes))
+            await p.DisposeAsync();
+        if (Db is not null) await Db.DisposeAsync();
+        if (!_options.Keep)
+        {
+            await _stack.DropDatabaseAsync(_name);
+            await _stack.DeleteVirtualHostAsync(_name);
+        }
+    }
+}
+
+/// <summary>A Kestrel server in the bench process on 127.0.0.1:0 (callees and callback receivers).</summary>
+public sealed class LoopbackServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+
+    LoopbackServer(WebApplication app, Uri baseUrl)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public static async Task<LoopbackServer> StartAsync(Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new LoopbackServer(app, new Uri(address));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// (3) The HTTP paths against an Api process (<see cref="ApiSystem"/>).
+/// (3a) POST /task/new?callee=&lt;loopback callee&gt;: the callee answers 200 and then POSTs {ok:true} to the
+/// /task/end/&lt;id&gt; URL it was given; tasks/s = N / (first submit → all N Succeeded in the tasks table),
+/// latency = finished_at − created_at of the rows.
+/// (3b) put → peek → acquire → reply cycles with 8 consumers: <see cref="CycleBench"/> of bench/TaskHub.Bench.PullQueue.
 /// </summary>
 public static class HttpPathBench
 {
     public const string PushPath = "(3a) HTTP POST /task/new";
     public const string PullPath = "(3b) HTTP /task/put + acquire/reply";
+    const int InFlight = 64;
 
-    public static bool Built => false;
+    public static async Task<PathResult> RunPushAsync(ApiSystem system, BenchOptions options, int count, bool measure, CancellationToken cancellationToken)
+    {
+        using var confirmer = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { Timeout = TimeSpan.FromSeconds(30) };
+        var confirmFailures = 0;
+        await using var callee = await LoopbackServer.StartAsync(app => app.MapPost("/callee", (HttpContext context) =>
+        {
+            var callback = context.Request.Query["callback"].ToString();
+            context.Response.OnCompleted(() =>
+            {
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        using var body = new StringContent("""{"ok":true}""", System.Text.Encoding.UTF8, "application/json");
+                        using var r = await confirmer.PostAsync(callback, body);
+                        if (!r.IsSuccessStatusCode) Interlocked.Increment(ref confirmFailures);
+                    }
+                    catch (Exception) { Interlocked.Increment(ref confirmFailures); }
+                });
+                return Task.CompletedTask;
+            });
+            return Results.Json(new { ok = true });
+        }));
 
-    public static Task<PathResult?> RunPushAsync(Stack stack, BenchOptions options, CancellationToken cancellationToken) =>
-        Task.FromResult<PathResult?>(null);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = InFlight }) { BaseAddress = system.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        var url = $"/task/new?callee={Uri.EscapeDataString(new Uri(callee.BaseUrl, "/callee").ToString())}";
+        var from = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var cpu = new CpuMeter(system.Scheduler.Pid, system.Worker.Pid);
+        var apiCpu0 = ProcStats.CpuSeconds(system.Api.Pid);
+        await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
+        var clock = Stopwatch.StartNew();
+        int submitted = 0, succeeded = 0, failed = 0, rejected = 0;
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var submitting = Task.Run(async () =>
+        {
+            var window = new SemaphoreSlim(InFlight);
+            var pending = new List<Task>(count);
+            for (var i = 0; i < count; i++)
+            {
+                await window.WaitAsync(abort.Token);
+                pending.Add(SendOne(i));
+            }
+            await Task.WhenAll(pending);
 
-    public static Task<PathResult?> RunPullAsync(Stack stack, BenchOptions options, CancellationToken cancellationToken) =>
-        Task.FromResult<PathResult?>(null);
+            async Task SendOne(int i)
+            {
+                try
+                {
+                    using var body = new StringContent($$"""{"n":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
+                    using var r = await http.PostAsync(url, body, abort.Token);
+                    if (r.IsSuccessStatusCode) Interlocked.Increment(ref submitted);
+                    else if (Interlocked.Increment(ref rejected) == 1)
+                        Console.Error.WriteLine($"  /task/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+                }
+                finally { window.Release(); }
+            }
+        }, abort.Token);
+
+        var label = measure ? PushPath : "(3a) warm-up";
+        await using (measure ? new Progress(label, count, () => (submitted, succeeded)) : null)
+        {
+            while (true)
+            {
+                (succeeded, failed) = await CountAsync(system.Db, from, abort.Token);
+                if (submitting.IsCompleted && succeeded + failed >= submitted) break;
+                if (submitting.IsFaulted) await submitting;
+                system.ThrowIfExited();
+                if (clock.Elapsed > TimeSpan.FromMinutes(5))
+                    throw new TimeoutException($"{label}: only {succeeded} of {count} tasks succeeded ({failed} failed) within 5 minutes");
+                await Task.Delay(succeeded >= count * 0.95 ? 20 : 250, abort.Token);
+            }
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        await submitting;
+        var used = cpu.Stop();
+        var apiCpu = ProcStats.CpuSeconds(system.Api.Pid) - apiCpu0;
+        var peak = await rss.StopAsync();
+        var latency = await Latency.QueryAsync(system.Db, "tasks", "current_state", "Succeeded", from);
+        var note = $"{succeeded} of {count} Succeeded, {failed} failed, {rejected} rejected by the Api, {confirmFailures} confirmations failed; " +
+                   $"Api process CPU {apiCpu:0.0} s (in 'CPU ms/task': {(used.Total + apiCpu) * 1000 / count:0.00} with it), peak RSS {peak[2]:0} MB; " +
+                   $"{InFlight} requests in flight";
+        return new PathResult(PushPath, succeeded, seconds, latency, used, peak[0], peak[1], note);
+    }
+
+    static async Task<(int Succeeded, int Failed)> CountAsync(NpgsqlDataSource db, DateTimeOffset from, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT count(*) FILTER (WHERE current_state = 'Succeeded'), count(*) FILTER (WHERE current_state = 'Failed')
+            FROM tasks WHERE created_at >= $1
+            """);
+        cmd.Parameters.AddWithValue(from);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken);
+        await r.ReadAsync(cancellationToken);
+        return ((int)r.GetInt64(0), (int)r.GetInt64(1));
+    }
+
+    /// <summary>(3b): bench/TaskHub.Bench.PullQueue's <see cref="CycleBench"/> (8 consumers, 3 s warm-up) against the spawned Api.</summary>
+    public static async Task<PathResult> RunPullAsync(ApiSystem system, BenchOptions options, CancellationToken cancellationToken)
+    {
+        const int consumers = 8;
+        var measured = TimeSpan.FromSeconds(options.Smoke ? 3 : 20);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = system.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var apiCpu0 = ProcStats.CpuSeconds(system.Api.Pid);
+        var cpu = new CpuMeter(system.Scheduler.Pid, system.Worker.Pid);
+        await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
+        Console.WriteLine($"  {PullPath}: {consumers} consumers, 3 s warm-up + {measured.TotalSeconds:0} s");
+        var (cycles, perSecond, requestsPerSecond) = await new CycleBench(new PullQueueHttp(http), consumers, TimeSpan.FromSeconds(3), measured).RunAsync();
+        var used = cpu.Stop();
+        var apiCpu = ProcStats.CpuSeconds(system.Api.Pid) - apiCpu0;
+        var peak = await rss.StopAsync();
+        var note = $"CycleBench of bench/TaskHub.Bench.PullQueue, {consumers} consumers: {cycles} cycles in {measured.TotalSeconds:0} s, " +
+                   $"{requestsPerSecond:0} HTTP requests/s; tasks/s = cycles/s; CPU covers warm-up too; Api process CPU {apiCpu:0.0} s, peak RSS {peak[2]:0} MB";
+        return new PathResult(PullPath, (int)cycles, cycles / perSecond, new Latency(0, double.NaN, double.NaN, double.NaN), used, peak[0], peak[1], note);
+    }
 }
 
 /// <summary>
-/// (4) Timers, waiting for the callback endpoints: 1,000 setTimeout callbacks due within 10 s,
-/// lateness p50/p99/max. Until then it reads nothing and reports "not built".
+/// (4) Timers: <c>POST /callback/new?callback=&lt;loopback receiver&gt;&amp;setTimeout=1000 + i*9</c> for i in 0..N-1
+/// (N = 1,000, due within ~10 s), submitted as fast as possible; due = the moment the request was sent + setTimeout,
+/// lateness = arrival at the receiver in this process − due. p50/p99 columns are lateness; max and arrivals in the note.
 /// </summary>
 public static class TimerBench
 {
     public const string Path = "(4) timers: 1,000 setTimeout callbacks";
+    const int InFlight = 16;
 
-    public static bool Built => false;
+    public static async Task<PathResult> RunAsync(ApiSystem system, BenchOptions options, CancellationToken cancellationToken)
+    {
+        var count = options.Smoke ? 200 : 1000;
+        var clock = Stopwatch.StartNew();
+        var due = new double[count];
+        var arrivedTicks = new long[count]; // Stopwatch ticks of the clock + 1; 0 = not arrived
+        var arrivals = 0;
+        var duplicates = 0;
+        await using var receiver = await LoopbackServer.StartAsync(app => app.MapPost("/fire/{i:int}", (int i) =>
+        {
+            var now = clock.ElapsedTicks + 1;
+            if (i >= 0 && i < count)
+            {
+                if (Interlocked.CompareExchange(ref arrivedTicks[i], now, 0) == 0) Interlocked.Increment(ref arrivals);
+                else Interlocked.Increment(ref duplicates);
+            }
+            return Results.Json(new { ok = true });
+        }));
 
-    public static Task<PathResult?> RunAsync(Stack stack, BenchOptions options, CancellationToken cancellationToken) =>
-        Task.FromResult<PathResult?>(null);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = InFlight }) { BaseAddress = system.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var cpu = new CpuMeter(system.Scheduler.Pid, system.Worker.Pid);
+        var apiCpu0 = ProcStats.CpuSeconds(system.Api.Pid);
+        await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
+        var rejected = 0;
+        var submitted = 0;
+        var window = new SemaphoreSlim(InFlight);
+        var pending = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            await window.WaitAsync(cancellationToken);
+            pending.Add(SendOne(i));
+        }
+        await Task.WhenAll(pending);
+        var submitSeconds = clock.Elapsed.TotalSeconds;
+
+        async Task SendOne(int i)
+        {
+            try
+            {
+                var delay = 1000 + i * 9;
+                var callback = Uri.EscapeDataString(new Uri(receiver.BaseUrl, $"/fire/{i}").ToString());
+                using var body = new StringContent($$"""{"i":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
+                due[i] = clock.Elapsed.TotalMilliseconds + delay;
+                using var r = await http.PostAsync($"/callback/new?callback={callback}&setTimeout={delay}", body, cancellationToken);
+                if (r.IsSuccessStatusCode) Interlocked.Increment(ref submitted);
+                else if (Interlocked.Increment(ref rejected) == 1)
+                    Console.Error.WriteLine($"  /callback/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+            }
+            finally { window.Release(); }
+        }
+
+        await using (new Progress($"(4) timers: {count} setTimeout callbacks", count, () => (submitted, Volatile.Read(ref arrivals))))
+        {
+            var lastDue = due.Max();
+            while (Volatile.Read(ref arrivals) < submitted && clock.Elapsed.TotalMilliseconds < lastDue + 60_000)
+            {
+                system.ThrowIfExited();
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        var used = cpu.Stop();
+        var apiCpu = ProcStats.CpuSeconds(system.Api.Pid) - apiCpu0;
+        var peak = await rss.StopAsync();
+        var late = Enumerable.Range(0, count).Where(i => arrivedTicks[i] != 0)
+            .Select(i => (arrivedTicks[i] - 1) * 1000.0 / Stopwatch.Frequency - due[i]).OrderBy(x => x).ToArray();
+        double Pct(double p) => late.Length == 0 ? double.NaN : late[Math.Clamp((int)Math.Ceiling(p / 100 * late.Length) - 1, 0, late.Length - 1)];
+        var latency = new Latency(late.Length, Pct(50), Pct(99), late.Length == 0 ? double.NaN : late[^1]);
+        var note = $"{late.Length} of {count} arrived{(late.Length == count ? "" : " (MISSING some)")}, {duplicates} duplicates, {rejected} rejected; " +
+                   $"lateness (arrival − (send + setTimeout)) p50 {latency.P50:0} ms, p99 {latency.P99:0} ms, max {latency.Max:0} ms, min {(late.Length > 0 ? late[0] : double.NaN):0} ms; " +
+                   $"{count} submitted in {submitSeconds:0.0} s ({InFlight} in flight), setTimeout 1000 + i*9 ms; p50/p99 columns are lateness, tasks/s not applicable; " +
+                   $"Api process CPU {apiCpu:0.0} s, peak RSS {peak[2]:0} MB";
+        return new PathResult(Path.Replace("1,000", count.ToString("N0")), late.Length, double.NaN, latency, used, peak[0], peak[1], note);
+    }
 }

@@ -84,19 +84,31 @@ public static class Program
         table.AppendLine(Report.Rule);
         foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>())
             table.AppendLine(Report.Row(r));
-        foreach (var (path, run) in new (string, Func<Task<PathResult?>>)[]
-                 {
-                     (HttpPathBench.PushPath, () => HttpPathBench.RunPushAsync(stack, o, cancellationToken)),
-                     (HttpPathBench.PullPath, () => HttpPathBench.RunPullAsync(stack, o, cancellationToken)),
-                     (TimerBench.Path, () => TimerBench.RunAsync(stack, o, cancellationToken)),
-                 })
+        var newRows = new List<PathResult>();
+        if (o.RunHttp || o.RunTimers)
         {
-            var result = await run();
-            table.AppendLine(result is null ? Report.NotBuilt(path) : Report.Row(result));
+            // (3a), (3b), (4): one Scheduler + Worker + Api, each its own process, on a fresh vhost and database.
+            await using var api = await ApiSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_http", logs, cancellationToken);
+            Console.WriteLine($"  Api system up in {api.StartupTime.TotalSeconds:0.0}s (scheduler pid {api.Scheduler.Pid}, worker pid {api.Worker.Pid}, api pid {api.Api.Pid} at {api.BaseUrl}, logs {logs})");
+            if (o.RunTimers)
+                newRows.Add(await TimerBench.RunAsync(api, o, cancellationToken));
+            if (o.RunHttp)
+            {
+                await HttpPathBench.RunPushAsync(api, o, Math.Min(o.Warmup, o.HttpTasks), measure: false, cancellationToken);
+                newRows.Add(await HttpPathBench.RunPushAsync(api, o, o.HttpTasks, measure: true, cancellationToken));
+                newRows.Add(await HttpPathBench.RunPullAsync(api, o, cancellationToken));
+            }
+        }
+        foreach (var path in new[] { HttpPathBench.PushPath, HttpPathBench.PullPath, TimerBench.Path })
+        {
+            var tag = path.Split(' ')[0];
+            var result = newRows.FirstOrDefault(r => r.Path.StartsWith(tag + " ", StringComparison.Ordinal));
+            if (result is not null) table.AppendLine(Report.Row(result));
+            else if (!o.OnlyNewRows) table.AppendLine($"| {path} | not run | | | | | | | | | | |");
         }
 
         var notes = new StringBuilder();
-        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>().Where(r => r.Note is not null))
+        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>().Concat(newRows).Where(r => r.Note is not null))
             notes.AppendLine($"- {r.Path}: {r.Note}");
         if (counters is not null)
             notes.AppendLine($"- TaskHub {counters.Describe()}");
@@ -120,9 +132,21 @@ public static class Program
         Console.Write(table);
         Console.WriteLine();
         Console.Write(notes);
-        var last = $"ratio {ratio:0.00} baseline {baseRate:0} taskhub {hubRate:0}";
+        var last = o.OnlyNewRows
+            ? string.Join("; ", newRows.Select(r => $"{r.Path.Split(' ')[0]} {r.Tasks} tasks/s {Report.Row(r).Split('|')[3].Trim()} p50 {r.Latency.P50:0} p99 {r.Latency.P99:0}"))
+            : $"ratio {ratio:0.00} baseline {baseRate:0} taskhub {hubRate:0}";
 
-        if (o.Readme is not null && !o.Smoke)
+        if (o.Readme is not null && !o.Smoke && o.OnlyNewRows)
+        {
+            var note = new StringBuilder();
+            note.AppendLine($"Rows {string.Join(", ", newRows.Select(r => r.Path.Split(' ')[0]))} from run {runId}, {started:yyyy-MM-dd HH:mm zzz}, command `{o.Command}`, " +
+                            $"load average {header.ToString().Split("load average ")[1].Split(' ').Take(3).Aggregate((a, b) => a + " " + b)} at the start, {ProcStats.LoadAverage()} at the end:");
+            note.AppendLine();
+            note.Append(notes);
+            Report.UpdateReadmeRows(o.Readme, table.ToString().Split('\n').Where(l => l.StartsWith("| (", StringComparison.Ordinal)).ToList(), note.ToString());
+            Console.WriteLine($"(rows written to {o.Readme})");
+        }
+        else if (o.Readme is not null && !o.Smoke)
         {
             var body = new StringBuilder();
             body.AppendLine($"Latest run: {started:yyyy-MM-dd HH:mm zzz}, command `{o.Command}`");

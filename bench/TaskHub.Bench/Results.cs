@@ -14,7 +14,7 @@ public sealed record PathResult(
     double? WorkerRssMb = null,
     string? Note = null)
 {
-    public double TasksPerSecond => Seconds > 0 ? Tasks / Seconds : 0;
+    public double TasksPerSecond => Seconds > 0 ? Tasks / Seconds : double.NaN;
     /// <summary>CPU milliseconds per task over every process involved (client, services, broker, database).</summary>
     public double CpuMsPerTask => Tasks > 0 ? Cpu.Total * 1000 / Tasks : 0;
 }
@@ -74,6 +74,38 @@ public static class Report
         var sorted = values.OrderBy(v => v).ToArray();
         var mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /// <summary>
+    /// Replaces only the table rows of <paramref name="rows"/> (matched by their path cell up to the first comma or
+    /// parenthesis-free prefix, i.e. the "(3a)"/"(3b)"/"(4)" tag) in the README block and adds <paramref name="note"/> before its end.
+    /// </summary>
+    public static void UpdateReadmeRows(string path, IReadOnlyList<string> rows, string note)
+    {
+        const string begin = "<!-- issue6:latest:begin (written by TaskHub.Bench --readme) -->";
+        const string end = "<!-- issue6:latest:end -->";
+        var text = File.ReadAllText(path);
+        var b = text.IndexOf(begin, StringComparison.Ordinal);
+        var e = text.IndexOf(end, StringComparison.Ordinal);
+        if (b < 0 || e < b) throw new InvalidOperationException($"{path} has no issue-6 block to update");
+        var lines = text[b..e].Split('\n').ToList();
+        static string Tag(string row) => row.Split('|', StringSplitOptions.TrimEntries)[1].Split(' ')[0];
+        foreach (var row in rows)
+        {
+            var at = lines.FindIndex(l => l.StartsWith("| (", StringComparison.Ordinal) && Tag(l) == Tag(row));
+            if (at >= 0) lines[at] = row;
+            else lines.Insert(lines.FindLastIndex(l => l.StartsWith("| ", StringComparison.Ordinal)) + 1, row);
+        }
+        var kept = string.Join('\n', lines).TrimEnd();
+        // The previous note of the same rows goes: from its "Rows <tags> from run" line to the next note or the end.
+        var prefix = note[..(note.IndexOf(" from run", StringComparison.Ordinal) + " from run".Length)];
+        if (kept.IndexOf("\n\n" + prefix, StringComparison.Ordinal) is var old and >= 0)
+        {
+            var next = kept.IndexOf("\n\nRows ", old + 2, StringComparison.Ordinal);
+            kept = next < 0 ? kept[..old] : kept[..old] + kept[next..];
+        }
+        var block = kept.TrimEnd() + "\n\n" + note.TrimEnd() + "\n";
+        File.WriteAllText(path, text[..b] + block + text[e..]);
     }
 
     /// <summary>Replaces the text between the section's markers (or adds the section), leaving the rest of the file alone.</summary>
