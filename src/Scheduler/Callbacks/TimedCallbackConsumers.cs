@@ -14,23 +14,27 @@ public sealed class ArmCallbackConsumer(NpgsqlDataSource database, ITimerSchedul
     public async Task Consume(ConsumeContext<ArmCallback> context)
     {
         var id = context.Message.CallbackId;
-        await using var command = database.CreateCommand(
-            "SELECT mode, delay_ms, interval_ms, max_count, created_at FROM callbacks WHERE id = $1 AND state = 'active'");
-        command.Parameters.AddWithValue(id);
-        await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
-        if (!await reader.ReadAsync(context.CancellationToken))
-            return; // cancelled before it was armed
-        var mode = reader.GetString(0);
-        var createdAt = reader.GetFieldValue<DateTimeOffset>(4);
-        TimerSchedule? schedule = mode switch
+        TimerSchedule? schedule;
+        // The reader is disposed exactly once, before anything else runs: Npgsql reuses reader
+        // objects per pooled connection, so a second dispose would close another command's reader.
+        await using (var command = database.CreateCommand(
+            "SELECT mode, delay_ms, interval_ms, max_count, created_at FROM callbacks WHERE id = $1 AND state = 'active'"))
         {
-            // Due times count from when the Api accepted the request, not from when this message arrived.
-            "timeout" or "debounce" => TimerSchedule.Once(createdAt.AddMilliseconds(reader.GetInt64(1))),
-            "interval" => TimerSchedule.Every(TimeSpan.FromMilliseconds(reader.GetInt64(2)),
-                reader.IsDBNull(3) ? null : reader.GetInt32(3), createdAt.AddMilliseconds(reader.GetInt64(2))),
-            _ => null,
-        };
-        await reader.DisposeAsync();
+            command.Parameters.AddWithValue(id);
+            await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
+            if (!await reader.ReadAsync(context.CancellationToken))
+                return; // cancelled before it was armed
+            var mode = reader.GetString(0);
+            var createdAt = reader.GetFieldValue<DateTimeOffset>(4);
+            schedule = mode switch
+            {
+                // Due times count from when the Api accepted the request, not from when this message arrived.
+                "timeout" or "debounce" => TimerSchedule.Once(createdAt.AddMilliseconds(reader.GetInt64(1))),
+                "interval" => TimerSchedule.Every(TimeSpan.FromMilliseconds(reader.GetInt64(2)),
+                    reader.IsDBNull(3) ? null : reader.GetInt32(3), createdAt.AddMilliseconds(reader.GetInt64(2))),
+                _ => null,
+            };
+        }
         if (schedule is null)
             await context.Publish(new FireCallback(id));
         else
