@@ -81,13 +81,23 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Deadline = c.Message.Deadline;
                 })
                 .TransitionTo(Running),
-            When(Progressed).RaiseProgressHook(definitions).Then(c => RecordProgress(c.Saga, c.Message)),
+            // A report from the work itself proves it started, even before (or without) TaskStarted:
+            // the Worker announces only attempts that outlast Worker:StartedReportDelayMs.
+            When(Progressed).RaiseProgressHook(definitions)
+                .Then(c =>
+                {
+                    RecordProgress(c.Saga, c.Message);
+                    c.Saga.StartedAt ??= c.Message.At;
+                })
+                .TransitionTo(Running),
             When(AttemptFailed)
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
                     c.Saga.Error = c.Message.Error;
-                }),
+                    c.Saga.StartedAt ??= c.Message.At;
+                })
+                .TransitionTo(Running),
             When(Completed)
                 .Then(c =>
                 {

@@ -140,4 +140,17 @@ public sealed class TaskStateMachineTests : IAsyncLifetime
         Assert.Null(_saga.Sagas.Contains(id));
         Assert.False(await _harness.Published.Any<Fault<TaskSucceeded>>());
     }
+
+    [Fact]
+    public async Task A_progress_report_moves_a_waiting_task_to_running()
+    {
+        var id = NewId.NextGuid();
+        await Submit(id);
+        await _harness.Bus.Publish(new TaskProgressed(id, 1, 2, "half way", _t0.AddSeconds(1)));
+        var task = await Settle(id, m => m.Running);
+
+        Assert.Equal((1, 2, "half way"), (task.Current, task.Total, task.Message));
+        Assert.Equal(_t0.AddSeconds(1), task.StartedAt);
+        Assert.Null(task.Deadline); // no Worker deadline announced: the sweeper leaves it to the Worker's report
+    }
 }
