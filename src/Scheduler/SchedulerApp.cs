@@ -76,7 +76,6 @@ public static class SchedulerApp
 
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
-        services.AddSingleton(sp => sp.GetServices<IHostedService>().OfType<TaskSweeper>().Single());
 
         // Each retried optimistic-concurrency conflict is logged by EF at Error level; the retry
         // filter handles them, and MassTransit logs what is not retried.
