@@ -42,6 +42,12 @@ public static class SchedulerApp
         services.AddOptions<CallbackDeliveryOptions>().Bind(builder.Configuration.GetSection(CallbackDeliveryOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CallbackSender>();
+        services.AddOptions<CallbackTimerOptions>().Bind(builder.Configuration.GetSection(CallbackTimerOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.LookaheadMs >= o.PollIntervalMs, $"{CallbackTimerOptions.Section}:LookaheadMs must be at least PollIntervalMs")
+            .ValidateOnStart();
+        services.AddSingleton<CallbackTimers>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddTaskHubTimers(builder.Configuration);
         services.AddTaskHooks(builder.Configuration);
 
@@ -66,7 +72,6 @@ public static class SchedulerApp
                 e.ConcurrentMessageLimit = 64; // waits on remote URLs, not on CPU
             });
             x.AddConsumer<ArmCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-arm");
-            x.AddConsumer<CancelCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-cancel");
             x.AddConsumer<FireCallbackConsumer>().Endpoint(e =>
             {
                 e.Name = "taskhub.callback-fire";

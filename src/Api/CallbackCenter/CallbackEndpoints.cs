@@ -51,8 +51,8 @@ public static class CallbackEndpoints
         var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
         var now = time.GetUtcNow();
         await using var command = database.CreateCommand("""
-            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
             ON CONFLICT (debounce_key) WHERE mode = 'debounce' AND state = 'active'
                 DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
             RETURNING id, xmax = 0
@@ -67,6 +67,8 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue((object?)count ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)key ?? DBNull.Value);
         command.Parameters.AddWithValue(now);
+        // Due times count from when the request was accepted.
+        command.Parameters.AddWithValue(now.AddMilliseconds(delay ?? window ?? interval ?? 0));
         Guid id;
         bool created;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -88,7 +90,7 @@ public static class CallbackEndpoints
     }
 
     static async Task<Results<Ok<CenterReply>, ProblemHttpResult>> CancelCallback(
-        string id, NpgsqlDataSource database, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+        string id, NpgsqlDataSource database, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var callbackId))
             return NotFound(id);
@@ -98,7 +100,6 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue(time.GetUtcNow());
         if (await command.ExecuteScalarAsync(cancellationToken) is not string state)
             return NotFound(id);
-        await publish.Publish(new CancelCallback(callbackId), cancellationToken);
         return TypedResults.Ok(new CenterReply(true, state));
     }
 

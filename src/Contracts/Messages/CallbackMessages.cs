@@ -9,11 +9,8 @@ public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, D
 /// <summary>A task of a group finished (or failed, or timed out): its slot is free.</summary>
 public sealed record ReleaseGroupSlot(Guid TaskId, string Group);
 
-/// <summary>A callback of <c>/callback/new</c> was recorded; the Scheduler fires it now or arms its timer.</summary>
+/// <summary>A callback of <c>/callback/new</c> was recorded: a Scheduler takes its first fire into memory if it is due soon.</summary>
 public sealed record ArmCallback(Guid CallbackId);
 
-/// <summary>Deliver one fire of a <c>/callback/new</c> callback (published by its timer, or at once).</summary>
+/// <summary>Deliver one fire of a <c>/callback/new</c> callback (published when it is due, with the timer headers naming the due time).</summary>
 public sealed record FireCallback(Guid CallbackId);
-
-/// <summary><c>DELETE /callback/{id}</c>: stop its timer.</summary>
-public sealed record CancelCallback(Guid CallbackId);

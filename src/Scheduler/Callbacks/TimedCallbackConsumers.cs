@@ -6,46 +6,10 @@ using TaskHub.Scheduler.Timers;
 
 namespace TaskHub.Scheduler.Callbacks;
 
-/// <summary>Puts a new <c>/callback/new</c> callback on its durable timer, or fires it now.</summary>
-public sealed class ArmCallbackConsumer(NpgsqlDataSource database, ITimerScheduler timers) : IConsumer<ArmCallback>
+/// <summary>A new <c>/callback/new</c> callback: its first fire is taken into memory at once if it is due soon.</summary>
+public sealed class ArmCallbackConsumer(CallbackTimers timers) : IConsumer<ArmCallback>
 {
-    public static TimerKey KeyOf(Guid id) => new("callback", id.ToString());
-
-    public async Task Consume(ConsumeContext<ArmCallback> context)
-    {
-        var id = context.Message.CallbackId;
-        TimerSchedule? schedule;
-        // The reader is disposed exactly once, before anything else runs: Npgsql reuses reader
-        // objects per pooled connection, so a second dispose would close another command's reader.
-        await using (var command = database.CreateCommand(
-            "SELECT mode, delay_ms, interval_ms, max_count, created_at FROM callbacks WHERE id = $1 AND state = 'active'"))
-        {
-            command.Parameters.AddWithValue(id);
-            await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
-            if (!await reader.ReadAsync(context.CancellationToken))
-                return; // cancelled before it was armed
-            var mode = reader.GetString(0);
-            var createdAt = reader.GetFieldValue<DateTimeOffset>(4);
-            schedule = mode switch
-            {
-                // Due times count from when the Api accepted the request, not from when this message arrived.
-                "timeout" or "debounce" => TimerSchedule.Once(createdAt.AddMilliseconds(reader.GetInt64(1))),
-                "interval" => TimerSchedule.Every(TimeSpan.FromMilliseconds(reader.GetInt64(2)),
-                    reader.IsDBNull(3) ? null : reader.GetInt32(3), createdAt.AddMilliseconds(reader.GetInt64(2))),
-                _ => null,
-            };
-        }
-        if (schedule is null)
-            await context.Publish(new FireCallback(id));
-        else
-            await timers.ScheduleAsync(KeyOf(id), new FireCallback(id), schedule, context.CancellationToken);
-    }
-}
-
-public sealed class CancelCallbackConsumer(ITimerScheduler timers) : IConsumer<CancelCallback>
-{
-    public Task Consume(ConsumeContext<CancelCallback> context) =>
-        timers.CancelAsync(ArmCallbackConsumer.KeyOf(context.Message.CallbackId), context.CancellationToken);
+    public Task Consume(ConsumeContext<ArmCallback> context) => timers.TakeAsync(context.Message.CallbackId, context.CancellationToken);
 }
 
 /// <summary>
@@ -54,10 +18,10 @@ public sealed class CancelCallbackConsumer(ITimerScheduler timers) : IConsumer<C
 /// not deliver twice. An interval stops after <c>count</c> fires, on <c>DELETE</c>, or when the
 /// callback answers JSON with a truthy <c>data</c> (the public project's stop rule).
 /// </summary>
-public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSender sender, ITimerScheduler timers, TimeProvider time)
+public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSender sender, CallbackTimers timers, TimeProvider time)
     : IConsumer<FireCallback>
 {
-    sealed record Callback(string Mode, string? Callee, string Url, string Body, int? MaxCount, DateTimeOffset CreatedAt);
+    sealed record Callback(string Mode, string? Callee, string Url, string Body, int? MaxCount, long? IntervalMs, DateTimeOffset? NextDueAt);
 
     public async Task Consume(ConsumeContext<FireCallback> context)
     {
@@ -72,9 +36,9 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
         await using var serial = callback.Mode == "interval" ? await SerializeAsync(id, token) : null;
         if (serial is not null && (callback = await LoadAsync(id, token)) is null)
             return;
-        var dueAt = timer?.ScheduledAt ?? callback.CreatedAt;
+        var dueAt = timer?.ScheduledAt ?? callback.NextDueAt ?? time.GetUtcNow();
         var firedAt = time.GetUtcNow();
-        var fire = await ClaimFireAsync(id, callback.Mode, dueAt, firedAt, token);
+        var fire = await ClaimFireAsync(id, callback, dueAt, firedAt, token);
         if (fire is null)
             return; // this fire was delivered already, or the callback ended meanwhile
         // A debounce window closes when it fires: the body it delivers is the latest one.
@@ -96,11 +60,7 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
             || (callback.MaxCount is { } max && fire.Value.Number >= max)
             || (delivered.Succeeded && SaysStop(delivered.ResponseBody));
         if (finished)
-        {
-            await FinishAsync(id, token);
-            if (callback.Mode == "interval")
-                await timers.CancelAsync(ArmCallbackConsumer.KeyOf(id), token);
-        }
+            await FinishAsync(id, token); // a next fire already held finds the callback done
     }
 
     /// <summary>Holds this callback's advisory lock (in a transaction of its own) until disposed.</summary>
@@ -126,26 +86,41 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
     async Task<Callback?> LoadAsync(Guid id, CancellationToken token)
     {
         await using var command = database.CreateCommand(
-            "SELECT mode, callee, callback, body, max_count, created_at FROM callbacks WHERE id = $1 AND state = 'active'");
+            "SELECT mode, callee, callback, body, max_count, interval_ms, next_due_at FROM callbacks WHERE id = $1 AND state = 'active'");
         command.Parameters.AddWithValue(id);
         await using var reader = await command.ExecuteReaderAsync(token);
         return await reader.ReadAsync(token)
             ? new Callback(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.GetFieldValue<DateTimeOffset>(5))
+                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6))
             : null;
     }
 
-    /// <summary>Records the fire (once per due time) and counts it, in one transaction; returns its number and the body to deliver.</summary>
-    async Task<(int Number, string Body)?> ClaimFireAsync(Guid id, string mode, DateTimeOffset dueAt, DateTimeOffset firedAt, CancellationToken token)
+    /// <summary>
+    /// Records the fire (once per due time) and counts it, in one transaction; returns its number and
+    /// the body to deliver. An interval moves on to its next tick (the one after now if it fell
+    /// behind: a late interval fires once, not once per missed tick), taken into this Scheduler's
+    /// memory at once when it is due soon.
+    /// </summary>
+    async Task<(int Number, string Body)?> ClaimFireAsync(Guid id, Callback callback, DateTimeOffset dueAt, DateTimeOffset firedAt, CancellationToken token)
     {
         await using var connection = await database.OpenConnectionAsync(token);
         await using var transaction = await connection.BeginTransactionAsync(token);
-        await using var count = new NpgsqlCommand(mode == "interval"
-            ? "UPDATE callbacks SET fired = fired + 1, updated_at = $2 WHERE id = $1 AND state = 'active' RETURNING fired, body"
+        await using var count = new NpgsqlCommand(callback.IntervalMs is not null
+            ? "UPDATE callbacks SET fired = fired + 1, updated_at = $2, next_due_at = $4, claimed_until = $5 WHERE id = $1 AND state = 'active' AND next_due_at = $3 RETURNING fired, body"
             : "UPDATE callbacks SET fired = fired + 1, updated_at = $2, state = 'done' WHERE id = $1 AND state = 'active' RETURNING fired, body",
             connection);
         count.Parameters.AddWithValue(id);
         count.Parameters.AddWithValue(firedAt);
+        DateTimeOffset? holdNext = null;
+        if (callback.IntervalMs is { } interval)
+        {
+            var next = dueAt.AddMilliseconds(interval) is var tick && tick > firedAt ? tick : firedAt;
+            holdNext = next <= timers.Horizon(firedAt) ? next : null;
+            count.Parameters.AddWithValue(dueAt);
+            count.Parameters.AddWithValue(next);
+            count.Parameters.AddWithValue(holdNext is not null ? timers.LeaseEnd(next, firedAt) : DBNull.Value);
+        }
         int number;
         string body;
         await using (var reader = await count.ExecuteReaderAsync(token))
@@ -163,6 +138,8 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
         if (await record.ExecuteNonQueryAsync(token) == 0)
             return null; // a repeated message for a fire already taken: the rollback undoes the count
         await transaction.CommitAsync(token);
+        if (holdNext is { } nextDue)
+            timers.Hold(id, nextDue);
         return (number, body);
     }
 

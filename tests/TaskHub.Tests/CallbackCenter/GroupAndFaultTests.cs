@@ -161,7 +161,8 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         var scheduler = await System.StartSchedulerAsync();
         Api = await System.StartApiAsync();
         var id = await PostAsync("/callback/new", new { survived = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "1500"));
-        await TestSystem.EventuallyAsync(async () => await CountAsync("SELECT count(*) FROM qrtz_triggers"), n => n == 1, what: "the timer to be stored");
+        await TestSystem.EventuallyAsync(async () => await CountAsync("SELECT count(*) FROM callbacks WHERE claimed_until IS NOT NULL"), n => n == 1,
+            what: "the Scheduler to hold the timer");
 
         await System.StopAsync(scheduler); // every Scheduler is down when the timer is due
         await Task.Delay(2500);
@@ -173,6 +174,24 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         await Task.Delay(1000);
         Assert.Single(Peer.To("/callback"));
         Assert.Equal(1, (await Api.Http.GetFromJsonAsync<JsonElement>($"/callback/{id}")).GetProperty("fired").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_timer_held_by_a_scheduler_that_died_fires_once_its_lease_lapses()
+    {
+        Api = await System.StartApiAsync();
+        var id = await PostAsync("/callback/new", new { orphan = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "100"));
+        // Taken by a Scheduler that died before it fired (a clean stop would have given it back).
+        var leaseEnd = DateTimeOffset.UtcNow.AddSeconds(3);
+        await ExecuteAsync("UPDATE callbacks SET claimed_until = $1 WHERE id = $2", leaseEnd, Guid.Parse(id));
+
+        await System.StartSchedulerAsync(("CallbackTimers:PollIntervalMs", "200"));
+
+        var callback = (await Peer.WaitForAsync("/callback", 1, TimeSpan.FromSeconds(15))).Single();
+        Assert.True(callback.At >= leaseEnd, $"fired at {callback.At:O}, before the dead Scheduler's lease ended at {leaseEnd:O}");
+        Assert.True(Json(callback.Body).GetProperty("orphan").GetBoolean());
+        await Task.Delay(1000);
+        Assert.Single(Peer.To("/callback"));
     }
 
     [Theory]
@@ -219,6 +238,16 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains("loopback", problem.GetProperty("errors").GetProperty("callee")[0].GetString());
+    }
+
+    async Task ExecuteAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(System.Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.AddWithValue(parameter);
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
 
     async Task<long> CountAsync(string sql)
