@@ -44,7 +44,7 @@ public static class SchedulerApp
         services.AddSingleton<CallbackSender>();
         services.AddOptions<CallbackTimerOptions>().Bind(builder.Configuration.GetSection(CallbackTimerOptions.Section))
             .ValidateDataAnnotations()
-            .Validate(o => o.LookaheadMs >= o.PollIntervalMs, $"{CallbackTimerOptions.Section}:LookaheadMs must be at least PollIntervalMs")
+            .Validate(o => o.LookaheadMs >= 2 * o.PollIntervalMs, $"{CallbackTimerOptions.Section}:LookaheadMs must be at least twice PollIntervalMs")
             .ValidateOnStart();
         services.AddSingleton<CallbackTimers>();
         services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());

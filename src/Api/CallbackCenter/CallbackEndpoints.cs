@@ -50,6 +50,7 @@ public static class CallbackEndpoints
 
         var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
         var now = time.GetUtcNow();
+        var dueAt = now.AddMilliseconds(delay ?? window ?? interval ?? 0); // due times count from when the request was accepted
         await using var command = database.CreateCommand("""
             INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
@@ -67,8 +68,7 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue((object?)count ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)key ?? DBNull.Value);
         command.Parameters.AddWithValue(now);
-        // Due times count from when the request was accepted.
-        command.Parameters.AddWithValue(now.AddMilliseconds(delay ?? window ?? interval ?? 0));
+        command.Parameters.AddWithValue(dueAt);
         Guid id;
         bool created;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -78,7 +78,7 @@ public static class CallbackEndpoints
         }
         // A request within an open debounce window only replaces the body the window will deliver.
         if (created)
-            await publish.Publish(new ArmCallback(id), cancellationToken);
+            await publish.Publish(new ArmCallback(id, dueAt), cancellationToken);
         return TypedResults.Ok(new CenterReply(true, id.ToString()));
     }
 

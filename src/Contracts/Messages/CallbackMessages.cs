@@ -9,8 +9,11 @@ public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, D
 /// <summary>A task of a group finished (or failed, or timed out): its slot is free.</summary>
 public sealed record ReleaseGroupSlot(Guid TaskId, string Group);
 
-/// <summary>A callback of <c>/callback/new</c> was recorded: a Scheduler takes its first fire into memory if it is due soon.</summary>
-public sealed record ArmCallback(Guid CallbackId);
+/// <summary>
+/// A callback of <c>/callback/new</c> was recorded, first due at <paramref name="DueAt"/>: a
+/// Scheduler takes that fire into memory if it is due soon (later ones are found by polling).
+/// </summary>
+public sealed record ArmCallback(Guid CallbackId, DateTimeOffset DueAt);
 
 /// <summary>Deliver one fire of a <c>/callback/new</c> callback (published when it is due, with the timer headers naming the due time).</summary>
 public sealed record FireCallback(Guid CallbackId);

@@ -11,7 +11,7 @@ public sealed class CallbackTimerOptions
     [Range(50, 60_000)]
     public int PollIntervalMs { get; set; } = 1000;
 
-    /// <summary>How far ahead a Scheduler takes fires into memory; at least one poll interval, so none is found late.</summary>
+    /// <summary>How far ahead a Scheduler takes fires into memory; at least two poll intervals, so a poll finds every fire before it is due.</summary>
     [Range(100, 600_000)]
     public int LookaheadMs { get; set; } = 3000;
 

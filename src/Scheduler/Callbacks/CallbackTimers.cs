@@ -44,10 +44,12 @@ public sealed class CallbackTimers(
     /// <summary>The <c>claimed_until</c> of a fire due at <paramref name="dueAt"/> taken at <paramref name="now"/>.</summary>
     public DateTimeOffset LeaseEnd(DateTimeOffset dueAt, DateTimeOffset now) => (dueAt > now ? dueAt : now) + Lease;
 
-    /// <summary>Takes the next fire of a new callback if it is due soon and nobody holds it (its <see cref="ArmCallback"/>).</summary>
-    public async Task TakeAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>Takes the first fire of a new callback (its <see cref="ArmCallback"/>) if it is due soon and nobody holds it.</summary>
+    public async Task TakeAsync(Guid id, DateTimeOffset dueAt, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        if (dueAt > Horizon(now))
+            return; // a poll takes it in time, with others
         await using var command = database.CreateCommand("""
             UPDATE callbacks SET claimed_until = greatest(next_due_at, $2) + $3
             WHERE id = $1 AND state = 'active' AND next_due_at <= $4 AND (claimed_until IS NULL OR claimed_until < $2)
@@ -57,8 +59,8 @@ public sealed class CallbackTimers(
         command.Parameters.AddWithValue(now);
         command.Parameters.AddWithValue(Lease);
         command.Parameters.AddWithValue(Horizon(now));
-        if (await command.ExecuteScalarAsync(cancellationToken) is DateTime dueAt)
-            Hold(id, new DateTimeOffset(dueAt, TimeSpan.Zero));
+        if (await command.ExecuteScalarAsync(cancellationToken) is DateTime due)
+            Hold(id, new DateTimeOffset(due, TimeSpan.Zero));
     }
 
     /// <summary>Takes every unheld fire due within the lookahead, oldest first; returns how many.</summary>

@@ -9,7 +9,7 @@ namespace TaskHub.Scheduler.Callbacks;
 /// <summary>A new <c>/callback/new</c> callback: its first fire is taken into memory at once if it is due soon.</summary>
 public sealed class ArmCallbackConsumer(CallbackTimers timers) : IConsumer<ArmCallback>
 {
-    public Task Consume(ConsumeContext<ArmCallback> context) => timers.TakeAsync(context.Message.CallbackId, context.CancellationToken);
+    public Task Consume(ConsumeContext<ArmCallback> context) => timers.TakeAsync(context.Message.CallbackId, context.Message.DueAt, context.CancellationToken);
 }
 
 /// <summary>
@@ -21,46 +21,77 @@ public sealed class ArmCallbackConsumer(CallbackTimers timers) : IConsumer<ArmCa
 public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSender sender, CallbackTimers timers, TimeProvider time)
     : IConsumer<FireCallback>
 {
-    sealed record Callback(string Mode, string? Callee, string Url, string Body, int? MaxCount, long? IntervalMs, DateTimeOffset? NextDueAt);
+    sealed record Interval(string? Callee, string Url, int? MaxCount, long IntervalMs, DateTimeOffset? NextDueAt);
+
+    /// <summary>A claimed fire: its number, and the body to deliver (a debounce delivers the latest one).</summary>
+    readonly record struct Fire(int Number, DateTimeOffset DueAt, string Body);
 
     public async Task Consume(ConsumeContext<FireCallback> context)
     {
         var id = context.Message.CallbackId;
         var token = context.CancellationToken;
-        var timer = TimerFire.From(context);
-        var callback = await LoadAsync(id, token);
-        if (callback is null)
+        var dueAt = TimerFire.From(context)?.ScheduledAt;
+        var firedAt = time.GetUtcNow();
+        // Most fires are the only one of their callback: claimed, counted and recorded in one statement.
+        if (await ClaimOnlyFireAsync(id, dueAt, firedAt, token) is var (fire, callee, url))
+        {
+            await DeliverAsync(id, fire, callee, url, token);
             return;
+        }
+        if (await LoadIntervalAsync(id, token) is null)
+            return; // a repeated fire of a callback that is done, or cancelled
         // Fires of one interval never overlap: a fire due while the previous one is still being
         // delivered waits for it, then sees whether that one ended the interval.
-        await using var serial = callback.Mode == "interval" ? await SerializeAsync(id, token) : null;
-        if (serial is not null && (callback = await LoadAsync(id, token)) is null)
+        await using var serial = await SerializeAsync(id, token);
+        if (await LoadIntervalAsync(id, token) is not { } interval)
             return;
-        var dueAt = timer?.ScheduledAt ?? callback.NextDueAt ?? time.GetUtcNow();
-        var firedAt = time.GetUtcNow();
-        var fire = await ClaimFireAsync(id, callback, dueAt, firedAt, token);
-        if (fire is null)
-            return; // this fire was delivered already, or the callback ended meanwhile
-        // A debounce window closes when it fires: the body it delivers is the latest one.
-        var body = fire.Value.Body;
+        firedAt = time.GetUtcNow();
+        if (await ClaimIntervalFireAsync(id, interval, dueAt ?? interval.NextDueAt ?? firedAt, firedAt, token) is not { } tick)
+            return; // this fire was delivered already
+        var delivered = await DeliverAsync(id, tick, interval.Callee, interval.Url, token);
+        if ((interval.MaxCount is { } max && tick.Number >= max) || (delivered.Succeeded && SaysStop(delivered.ResponseBody)))
+            await FinishAsync(id, token); // a next fire already held finds the callback done
+    }
 
-        var result = body;
-        if (callback.Callee is not null)
+    /// <summary>Calls the callee (if any) with the fire's body, POSTs the outcome to the callback, and records how that went.</summary>
+    async Task<AttemptResult> DeliverAsync(Guid id, Fire fire, string? callee, string url, CancellationToken token)
+    {
+        var result = fire.Body;
+        if (callee is not null)
         {
-            var called = await sender.SendAsync(HttpMethod.Post, callback.Callee, body, id.ToString(), _ => Task.CompletedTask, token);
+            var called = await sender.SendAsync(HttpMethod.Post, callee, fire.Body, id.ToString(), _ => Task.CompletedTask, token);
             result = called.Succeeded
                 ? AsJson(called.ResponseBody)
                 : JsonSerializer.Serialize(new { ok = false, error = $"callee: {called.Error}", id = id.ToString() });
         }
-        AttemptResult? last = null;
-        var delivered = await sender.SendAsync(HttpMethod.Post, callback.Url, result, id.ToString(), a => { last = a; return Task.CompletedTask; }, token);
-        await RecordAsync(id, dueAt, delivered, token);
+        var delivered = await sender.SendAsync(HttpMethod.Post, url, result, id.ToString(), _ => Task.CompletedTask, token);
+        await RecordAsync(id, fire.DueAt, delivered, token);
+        return delivered;
+    }
 
-        var finished = callback.Mode != "interval"
-            || (callback.MaxCount is { } max && fire.Value.Number >= max)
-            || (delivered.Succeeded && SaysStop(delivered.ResponseBody));
-        if (finished)
-            await FinishAsync(id, token); // a next fire already held finds the callback done
+    /// <summary>
+    /// Claims the fire of a callback that fires once (now, setTimeout, debounce): marks it done,
+    /// counts and records the fire. Null for an interval, and for a callback no longer active.
+    /// </summary>
+    async Task<(Fire Fire, string? Callee, string Url)?> ClaimOnlyFireAsync(Guid id, DateTimeOffset? dueAt, DateTimeOffset firedAt, CancellationToken token)
+    {
+        await using var command = database.CreateCommand("""
+            WITH fire AS (
+                UPDATE callbacks SET fired = fired + 1, updated_at = $2, state = 'done'
+                WHERE id = $1 AND state = 'active' AND mode <> 'interval'
+                RETURNING id, fired, coalesce($3, next_due_at, $2) AS due_at, callee, callback, body),
+            recorded AS (
+                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at) SELECT id, fired, due_at, $2 FROM fire)
+            SELECT fired, due_at, body, callee, callback FROM fire
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(firedAt);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?> { TypedValue = dueAt, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        await using var reader = await command.ExecuteReaderAsync(token);
+        if (!await reader.ReadAsync(token))
+            return null;
+        return (new Fire(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2)),
+            reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4));
     }
 
     /// <summary>Holds this callback's advisory lock (in a transaction of its own) until disposed.</summary>
@@ -83,64 +114,53 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
         }
     }
 
-    async Task<Callback?> LoadAsync(Guid id, CancellationToken token)
+    async Task<Interval?> LoadIntervalAsync(Guid id, CancellationToken token)
     {
         await using var command = database.CreateCommand(
-            "SELECT mode, callee, callback, body, max_count, interval_ms, next_due_at FROM callbacks WHERE id = $1 AND state = 'active'");
+            "SELECT callee, callback, max_count, interval_ms, next_due_at FROM callbacks WHERE id = $1 AND state = 'active' AND mode = 'interval'");
         command.Parameters.AddWithValue(id);
         await using var reader = await command.ExecuteReaderAsync(token);
         return await reader.ReadAsync(token)
-            ? new Callback(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6))
+            ? new Interval(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetInt32(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4))
             : null;
     }
 
     /// <summary>
-    /// Records the fire (once per due time) and counts it, in one transaction; returns its number and
-    /// the body to deliver. An interval moves on to its next tick (the one after now if it fell
-    /// behind: a late interval fires once, not once per missed tick), taken into this Scheduler's
-    /// memory at once when it is due soon.
+    /// Claims the interval's fire due at <paramref name="dueAt"/> (null if that one was claimed
+    /// already), counts and records it, and moves the interval on to its next tick: the one after
+    /// now if it fell behind (a late interval fires once, not once per missed tick). A next tick due
+    /// soon is taken into this Scheduler's memory at once.
     /// </summary>
-    async Task<(int Number, string Body)?> ClaimFireAsync(Guid id, Callback callback, DateTimeOffset dueAt, DateTimeOffset firedAt, CancellationToken token)
+    async Task<Fire?> ClaimIntervalFireAsync(Guid id, Interval interval, DateTimeOffset dueAt, DateTimeOffset firedAt, CancellationToken token)
     {
-        await using var connection = await database.OpenConnectionAsync(token);
-        await using var transaction = await connection.BeginTransactionAsync(token);
-        await using var count = new NpgsqlCommand(callback.IntervalMs is not null
-            ? "UPDATE callbacks SET fired = fired + 1, updated_at = $2, next_due_at = $4, claimed_until = $5 WHERE id = $1 AND state = 'active' AND next_due_at = $3 RETURNING fired, body"
-            : "UPDATE callbacks SET fired = fired + 1, updated_at = $2, state = 'done' WHERE id = $1 AND state = 'active' RETURNING fired, body",
-            connection);
-        count.Parameters.AddWithValue(id);
-        count.Parameters.AddWithValue(firedAt);
-        DateTimeOffset? holdNext = null;
-        if (callback.IntervalMs is { } interval)
-        {
-            var next = dueAt.AddMilliseconds(interval) is var tick && tick > firedAt ? tick : firedAt;
-            holdNext = next <= timers.Horizon(firedAt) ? next : null;
-            count.Parameters.AddWithValue(dueAt);
-            count.Parameters.AddWithValue(next);
-            count.Parameters.AddWithValue(holdNext is not null ? timers.LeaseEnd(next, firedAt) : DBNull.Value);
-        }
-        int number;
-        string body;
-        await using (var reader = await count.ExecuteReaderAsync(token))
+        var next = dueAt.AddMilliseconds(interval.IntervalMs) is var tick && tick > firedAt ? tick : firedAt;
+        DateTimeOffset? holdNext = next <= timers.Horizon(firedAt) ? next : null;
+        await using var command = database.CreateCommand("""
+            WITH fire AS (
+                UPDATE callbacks SET fired = fired + 1, updated_at = $2, next_due_at = $4, claimed_until = $5
+                WHERE id = $1 AND state = 'active' AND next_due_at = $3
+                RETURNING id, fired, body),
+            recorded AS (
+                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at) SELECT id, fired, $3, $2 FROM fire ON CONFLICT DO NOTHING)
+            SELECT fired, body FROM fire
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(firedAt);
+        command.Parameters.AddWithValue(dueAt);
+        command.Parameters.AddWithValue(next);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>
+            { TypedValue = holdNext is not null ? timers.LeaseEnd(next, firedAt) : null, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        Fire fire;
+        await using (var reader = await command.ExecuteReaderAsync(token))
         {
             if (!await reader.ReadAsync(token))
                 return null;
-            (number, body) = (reader.GetInt32(0), reader.GetString(1));
+            fire = new Fire(reader.GetInt32(0), dueAt, reader.GetString(1));
         }
-        await using var record = new NpgsqlCommand(
-            "INSERT INTO callback_fires (callback_id, fire, due_at, fired_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", connection);
-        record.Parameters.AddWithValue(id);
-        record.Parameters.AddWithValue(number);
-        record.Parameters.AddWithValue(dueAt);
-        record.Parameters.AddWithValue(firedAt);
-        if (await record.ExecuteNonQueryAsync(token) == 0)
-            return null; // a repeated message for a fire already taken: the rollback undoes the count
-        await transaction.CommitAsync(token);
         if (holdNext is { } nextDue)
             timers.Hold(id, nextDue);
-        return (number, body);
+        return fire;
     }
 
     async Task RecordAsync(Guid id, DateTimeOffset dueAt, AttemptResult delivered, CancellationToken token)

@@ -156,6 +156,24 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task A_repeated_fire_message_delivers_once()
+    {
+        await StartTaskHubAsync();
+        var scheduler = await System.StartSchedulerAsync();
+        var id = Guid.Parse(await PostAsync("/callback/new", new { once = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "60000")));
+
+        // As when a lapsed lease lets a second Scheduler publish a fire the first one published already.
+        await Task.WhenAll(System.Bus(scheduler).Publish(new FireCallback(id)), System.Bus(scheduler).Publish(new FireCallback(id)));
+
+        await Peer.WaitForAsync("/callback", 1);
+        await Task.Delay(1000);
+        Assert.Single(Peer.To("/callback"));
+        var view = await Api.Http.GetFromJsonAsync<JsonElement>($"/callback/{id}");
+        Assert.Equal("done", view.GetProperty("state").GetString());
+        Assert.Equal(1, view.GetProperty("fires").GetArrayLength());
+    }
+
+    [Fact]
     public async Task A_timer_survives_a_scheduler_restart_and_fires_once_late()
     {
         var scheduler = await System.StartSchedulerAsync();
