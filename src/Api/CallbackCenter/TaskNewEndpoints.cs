@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Api.Tasks;
+using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Tasks;
@@ -25,7 +26,7 @@ public static class TaskNewEndpoints
     }
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem>> NewTask(
-        HttpRequest request, OutboundUrlPolicy urls, IPublishEndpoint publish, NpgsqlDataSource database,
+        HttpRequest request, OutboundUrlPolicy urls, ISendEndpointProvider endpoints, NpgsqlDataSource database,
         IOptions<ApiOptions> api, TimeProvider time, CancellationToken cancellationToken)
     {
         var q = new QueryFields(request.Query, urls);
@@ -48,7 +49,7 @@ public static class TaskNewEndpoints
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
         var completion = $"{api.Value.BaseUrlFor(request)}/task/end/{id}";
-        await publish.Publish(new SubmitTask(id, new TaskSignature(TaskName, []), null,
+        await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
             new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
             new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), cancellationToken);
         return TypedResults.Ok(new CenterReply(true, id.ToString()));

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskHub.Api.Tasks;
+using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
@@ -35,7 +36,7 @@ public static class DefinitionEndpoints
 
     static async Task<Results<Accepted<AddedTask>, Ok<AddedTask>, ValidationProblem, ProblemHttpResult>> AddTask(
         string name, HttpRequest request, TaskDefinitionCatalog catalog, DefinitionTaskStore store, NextTaskIds next,
-        IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+        ISendEndpointProvider endpoints, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!catalog.TryGet(name, out var definition))
             return UnknownType(name, catalog);
@@ -69,7 +70,7 @@ public static class DefinitionEndpoints
         }
         try
         {
-            await publish.Publish(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
+            await endpoints.SubmitTaskAsync(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
                 definition.Policy, time.GetUtcNow()), cancellationToken);
         }
         catch

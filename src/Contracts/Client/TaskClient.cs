@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Contracts.Client;
 
@@ -15,7 +16,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
         var taskId = options?.TaskId ?? NewId.NextGuid();
-        await bus.Publish(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
+        await bus.SubmitTaskAsync(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
         return taskId;
     }
 

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 
 namespace TaskHub.Contracts.Transport;
@@ -63,4 +64,17 @@ public static class TaskHubBus
 
     /// <summary>The address tasks of a queue are sent to.</summary>
     public static Uri QueueAddress(string queue) => new($"queue:{queue}");
+
+    /// <summary>The Scheduler's queue of task state changes, where tasks are submitted.</summary>
+    public const string TaskStateQueue = "taskhub.task-state";
+
+    /// <summary>
+    /// Submits a task to the Scheduler. A command, so sent to its queue rather than published: one
+    /// routing step less, and a submission waits in the queue even before any Scheduler has started.
+    /// </summary>
+    public static async Task SubmitTaskAsync(this ISendEndpointProvider endpoints, SubmitTask task, CancellationToken cancellationToken = default)
+    {
+        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskStateQueue));
+        await endpoint.Send(task, cancellationToken);
+    }
 }

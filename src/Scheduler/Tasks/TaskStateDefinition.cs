@@ -1,13 +1,14 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>The task saga's endpoint: conflicting updates of one task are retried, and messages the saga sends leave only after its state is saved.</summary>
 public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 {
-    public const string QueueName = "taskhub.task-state";
+    public const string QueueName = TaskHubBus.TaskStateQueue;
 
     readonly SchedulerOptions _options;
 
