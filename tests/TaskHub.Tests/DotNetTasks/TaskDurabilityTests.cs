@@ -16,6 +16,18 @@ namespace TaskHub.Tests.DotNetTasks;
 public sealed class TaskDurabilityTests : SystemTest
 {
     [Fact]
+    public async Task A_task_submitted_before_any_scheduler_ever_started_runs_when_one_starts()
+    {
+        var client = await System.StartClientAsync();
+        var id = await client.SendTaskAsync(TaskSignature.Create("Answer"));
+
+        await System.StartSchedulerAsync();
+        await System.StartWorkerAsync(w => w.Register("Answer", () => 42));
+        var result = await client.WaitForResultAsync(id, TimeSpan.FromSeconds(30));
+        Assert.Equal("42", result.Response);
+    }
+
+    [Fact]
     public async Task Result_is_readable_until_it_expires_then_gone()
     {
         await System.StartSchedulerAsync(("AsyncTask:ResultsExpireIn", "2"));
