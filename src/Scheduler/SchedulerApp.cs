@@ -47,7 +47,6 @@ public static class SchedulerApp
             .Validate(o => o.LookaheadMs >= 2 * o.PollIntervalMs, $"{CallbackTimerOptions.Section}:LookaheadMs must be at least twice PollIntervalMs")
             .ValidateOnStart();
         services.AddSingleton<CallbackTimers>();
-        services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddTaskHubTimers(builder.Configuration);
         services.AddTaskHooks(builder.Configuration);
 
@@ -79,6 +78,9 @@ public static class SchedulerApp
             });
         });
 
+        // After the bus: hosted services stop in reverse order, so the timers stop (and give back
+        // the fires they hold) while the bus can still publish.
+        services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
 

@@ -1,14 +1,17 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Options;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Persistence;
 
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>
-/// Periodic housekeeping of the task table: deletes results past their expiry; fails running
+/// Periodic housekeeping of the task table: deletes results past their expiry (and ended
+/// callbacks as old); fails running
 /// tasks past their deadline (an HTTP task its callee never confirmed, or one whose Worker went
 /// silent: a task must end, not hang); and re-opens group gates, so a dispatch that was missed
 /// only waits one sweep. Several Schedulers may sweep at once: deletes are idempotent, the saga
@@ -16,9 +19,11 @@ namespace TaskHub.Scheduler.Tasks;
 /// </summary>
 public sealed class TaskSweeper(
     IDbContextFactory<TaskHubDbContext> dbContexts,
+    NpgsqlDataSource database,
     GroupGate groups,
     IBus bus,
     IOptions<SchedulerOptions> options,
+    IOptions<AsyncTaskOptions> asyncTask,
     TimeProvider time,
     ILogger<TaskSweeper> logger) : BackgroundService
 {
@@ -40,14 +45,39 @@ public sealed class TaskSweeper(
         } while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
+    /// <summary>
+    /// Deletes results past their expiry with what hangs off them (callback deliveries and attempts,
+    /// the finished group membership; hooks go by cascade), and <c>/callback/new</c> callbacks that
+    /// ended longer ago than results are kept, with their fires.
+    /// </summary>
     public async Task<int> DeleteExpiredResults(CancellationToken cancellationToken)
     {
-        await using var db = await dbContexts.CreateDbContextAsync(cancellationToken);
         var now = time.GetUtcNow();
-        var deleted = await db.Tasks.Where(t => t.ExpiresAt != null && t.ExpiresAt <= now).ExecuteDeleteAsync(cancellationToken);
-        if (deleted > 0)
-            logger.LogInformation("Deleted {Count} expired task results", deleted);
-        return deleted;
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH expired AS (DELETE FROM tasks WHERE expires_at <= $1 RETURNING id),
+                 deliveries AS (DELETE FROM callback_deliveries WHERE task_id IN (SELECT id FROM expired)),
+                 attempts AS (DELETE FROM callback_attempts WHERE task_id IN (SELECT id FROM expired)),
+                 members AS (DELETE FROM group_members WHERE state = 'done' AND task_id IN (SELECT id FROM expired))
+            SELECT count(*) FROM expired
+            """) { Parameters = { new NpgsqlParameter { Value = now } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH ended AS (DELETE FROM callbacks WHERE state <> 'active' AND updated_at <= $1 RETURNING id),
+                 fires AS (DELETE FROM callback_fires WHERE callback_id IN (SELECT id FROM ended))
+            SELECT count(*) FROM ended
+            """) { Parameters = { new NpgsqlParameter { Value = now.AddSeconds(-asyncTask.Value.ResultsExpireIn) } } });
+        long expired, ended;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            expired = reader.GetInt64(0);
+            await reader.NextResultAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            ended = reader.GetInt64(0);
+        }
+        if (expired + ended > 0)
+            logger.LogInformation("Deleted {Tasks} expired task results and {Callbacks} ended callbacks", expired, ended);
+        return (int)expired;
     }
 
     public async Task<int> FailLostTasks(CancellationToken cancellationToken)

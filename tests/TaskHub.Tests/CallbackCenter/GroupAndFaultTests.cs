@@ -174,6 +174,26 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task Expired_results_go_with_their_deliveries_and_group_place_and_ended_callbacks_with_their_fires()
+    {
+        await StartTaskHubAsync(("AsyncTask:ResultsExpireIn", "3"));
+        MapConfirmingWork("/work", _ => new { done = true });
+        var taskId = await PostAsync("/task/new", new { }, ("callee", Peer.Url("/work")), ("callback", Peer.Url("/callback")), ("group", "kept"));
+        var callbackId = await PostAsync("/callback/new", new { }, ("callback", Peer.Url("/timer")), ("setTimeout", "10"));
+        var rows = $"""
+            SELECT (SELECT count(*) FROM tasks WHERE id = '{taskId}')
+                 + (SELECT count(*) FROM callback_deliveries WHERE task_id = '{taskId}')
+                 + (SELECT count(*) FROM callback_attempts WHERE task_id = '{taskId}')
+                 + (SELECT count(*) FROM group_members WHERE task_id = '{taskId}' AND state = 'done')
+                 + (SELECT count(*) FROM callbacks WHERE id = '{callbackId}' AND state = 'done')
+                 + (SELECT count(*) FROM callback_fires WHERE callback_id = '{callbackId}')
+            """;
+
+        await TestSystem.EventuallyAsync(() => CountAsync(rows), n => n == 6, TimeSpan.FromSeconds(10), "the task, its delivery, attempt and group place, the callback and its fire");
+        await TestSystem.EventuallyAsync(() => CountAsync(rows), n => n == 0, TimeSpan.FromSeconds(15), "all of them to expire");
+    }
+
+    [Fact]
     public async Task A_timer_survives_a_scheduler_restart_and_fires_once_late()
     {
         var scheduler = await System.StartSchedulerAsync();
