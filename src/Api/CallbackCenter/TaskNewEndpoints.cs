@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Api.Tasks;
-using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Api.CallbackCenter;
 

@@ -1,10 +1,10 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TaskHub.Api.Tasks;
-using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Api.Definitions;
 

@@ -134,7 +134,7 @@ public sealed class CallbackTimers(
             lock (gate)
             {
                 var now = time.GetUtcNow();
-                while (queue.TryPeek(out var fire, out var at) && at <= now)
+                while (queue.TryPeek(out _, out var at) && at <= now)
                     due.Add(queue.Dequeue());
                 // Whole milliseconds, rounded up: a timer rounds a shorter wait down to none, and the loop would spin.
                 wait = queue.TryPeek(out _, out var next) ? TimeSpan.FromMilliseconds(Math.Ceiling((next - now).TotalMilliseconds)) : Timeout.InfiniteTimeSpan;
@@ -162,7 +162,11 @@ public sealed class CallbackTimers(
                     held.Remove(fire);
                 return;
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // still held: given back by StopAsync
+            }
+            catch (Exception ex)
             {
                 logger.LogWarning(ex, "Callback {Id} could not publish its fire due at {DueAt} (attempt {Attempt}); trying again", fire.Id, fire.DueAt, attempt);
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
