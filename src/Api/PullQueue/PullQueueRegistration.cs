@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ public static class PullQueueRegistration
         services.AddSingleton<LongPoll>();
         services.AddHostedService<PullQueueListener>();
         services.AddHostedService<PullQueueSweeper>();
+        services.ConfigureAll<OpenApiOptions>(PullQueueSchemas.MarkRequiredFields);
         return services;
     }
 }

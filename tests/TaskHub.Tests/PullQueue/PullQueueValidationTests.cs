@@ -43,6 +43,23 @@ public sealed class PullQueueValidationTests : SystemTest
         ("status", """{"id": "t1"}""", "queue"),
     ];
 
+    [Fact]
+    public async Task The_openapi_document_requires_only_the_queue_and_task_names()
+    {
+        var api = await System.StartApiAsync();
+        var schemas = (await api.Http.GetFromJsonAsync<JsonElement>("/docs/v1.json")).GetProperty("components").GetProperty("schemas");
+        string[] Required(string schema) => schemas.GetProperty(schema).TryGetProperty("required", out var required)
+            ? [.. required.EnumerateArray().Select(e => e.GetString()!).Order()]
+            : [];
+
+        Assert.Equal(["id", "queue"], Required("PutRequest"));
+        Assert.Equal(["queue"], Required("PeekRequest"));
+        Assert.Equal(["ids", "queue"], Required("AcquireRequest"));
+        Assert.Equal(["id", "queue"], Required("ReplyRequest"));
+        Assert.Equal(["id", "queue"], Required("CallRequest"));
+        Assert.Empty(Required("TaskConfig"));
+    }
+
     // All cases against one system, whose queue state must be unchanged after each.
     [Fact]
     public async Task Each_malformed_request_is_a_400_naming_the_field_and_changes_nothing()
