@@ -16,4 +16,7 @@ public sealed class CallbackDeliveryOptions
 
     [Range(0, 300_000)]
     public int MaxRetryDelayMs { get; set; } = 10_000;
+
+    /// <summary>Longer than all attempts of one delivery with their backoff can take: how long a delivery is claimed.</summary>
+    public TimeSpan LongestDelivery => TimeSpan.FromMilliseconds(Attempts * (60_000 + MaxRetryDelayMs));
 }

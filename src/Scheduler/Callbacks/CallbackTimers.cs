@@ -89,6 +89,27 @@ public sealed class CallbackTimers(
         return taken;
     }
 
+    /// <summary>
+    /// Fires again those whose delivery was claimed but never settled once the claim has lapsed (their
+    /// Scheduler died mid-delivery); the fire consumer takes each over. Until one does, every poll
+    /// fires it again: the takeover is atomic, so the repeats cost a query each and deliver nothing.
+    /// </summary>
+    async Task<int> RetakeLapsedFiresAsync(CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT callback_id, due_at FROM callback_fires WHERE settled_at IS NULL AND claimed_until < $1 ORDER BY claimed_until LIMIT $2");
+        command.Parameters.AddWithValue(time.GetUtcNow());
+        command.Parameters.AddWithValue(settings.BatchSize);
+        var lapsed = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            Hold(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1));
+            lapsed++;
+        }
+        return lapsed;
+    }
+
     /// <summary>Publishes <see cref="FireCallback"/> for <paramref name="id"/> at <paramref name="dueAt"/>; the caller has claimed that fire.</summary>
     public void Hold(Guid id, DateTimeOffset dueAt)
     {
@@ -114,6 +135,7 @@ public sealed class CallbackTimers(
             try
             {
                 while (await TakeDueAsync(stoppingToken) == settings.BatchSize) { }
+                await RetakeLapsedFiresAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

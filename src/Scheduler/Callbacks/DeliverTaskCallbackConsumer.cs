@@ -38,10 +38,8 @@ public sealed class DeliverTaskCallbackConsumer(
 
     async Task<bool> ClaimAsync(DeliverTaskCallback message, CancellationToken cancellationToken)
     {
-        var settings = options.CurrentValue;
         var now = time.GetUtcNow();
-        // Longer than every attempt with its backoff could take.
-        var claim = now + TimeSpan.FromMilliseconds(settings.Attempts * (60_000 + settings.MaxRetryDelayMs));
+        var claim = now + options.CurrentValue.LongestDelivery;
         await using var command = database.CreateCommand("""
             INSERT INTO callback_deliveries (task_id, url, claimed_until) VALUES ($1, $2, $3)
             ON CONFLICT (task_id) DO UPDATE SET claimed_until = $3

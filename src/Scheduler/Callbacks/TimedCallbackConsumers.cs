@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Scheduler.Timers;
@@ -15,11 +16,17 @@ public sealed class ArmCallbackConsumer(CallbackTimers timers) : IConsumer<ArmCa
 /// <summary>
 /// One fire of a callback: the callee's answer (or the request body) is POSTed to the callback.
 /// A fire is recorded under its due time before anything is called, so a repeated message does
-/// not deliver twice. An interval stops after <c>count</c> fires, on <c>DELETE</c>, or when the
-/// callback answers JSON with a truthy <c>data</c> (the public project's stop rule).
+/// not deliver twice; it is claimed for as long as its delivery may take, so a fire whose Scheduler
+/// died mid-delivery is found again (<see cref="CallbackTimers"/>) and taken over once the claim
+/// lapses. An interval stops after <c>count</c> fires, on <c>DELETE</c>, or when the callback
+/// answers JSON with a truthy <c>data</c> (the public project's stop rule).
 /// </summary>
-public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSender sender, CallbackTimers timers, TimeProvider time)
-    : IConsumer<FireCallback>
+public sealed class FireCallbackConsumer(
+    NpgsqlDataSource database,
+    CallbackSender sender,
+    CallbackTimers timers,
+    IOptionsMonitor<CallbackDeliveryOptions> delivery,
+    TimeProvider time) : IConsumer<FireCallback>
 {
     sealed record Interval(string? Callee, string Url, int? MaxCount, long IntervalMs, DateTimeOffset? NextDueAt);
 
@@ -38,6 +45,13 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
             await DeliverAsync(id, fire, callee, url, token);
             return;
         }
+        if (dueAt is { } due && await TakeOverFireAsync(id, due, firedAt, token) is var (lapsed, lapsedCallee, lapsedUrl, maxCount))
+        {
+            var redelivered = await DeliverAsync(id, lapsed, lapsedCallee, lapsedUrl, token);
+            if (maxCount is not null && StopsInterval(lapsed, maxCount.Value, redelivered))
+                await FinishAsync(id, token);
+            return;
+        }
         if (await LoadIntervalAsync(id, token) is null)
             return; // a repeated fire of a callback that is done, or cancelled
         // Fires of one interval never overlap: a fire due while the previous one is still being
@@ -49,9 +63,16 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
         if (await ClaimIntervalFireAsync(id, interval, dueAt ?? interval.NextDueAt ?? firedAt, firedAt, token) is not { } tick)
             return; // this fire was delivered already
         var delivered = await DeliverAsync(id, tick, interval.Callee, interval.Url, token);
-        if ((interval.MaxCount is { } max && tick.Number >= max) || (delivered.Succeeded && SaysStop(delivered.ResponseBody)))
+        if (StopsInterval(tick, interval.MaxCount ?? 0, delivered))
             await FinishAsync(id, token); // a next fire already held finds the callback done
     }
+
+    /// <summary>The interval's <c>count</c> (0: none) is reached, or the callback said stop.</summary>
+    static bool StopsInterval(Fire fire, int maxCount, AttemptResult delivered) =>
+        (maxCount > 0 && fire.Number >= maxCount) || (delivered.Succeeded && SaysStop(delivered.ResponseBody));
+
+    /// <summary>The claim a new fire holds: long enough for the callee's and the callback's deliveries.</summary>
+    DateTimeOffset ClaimEnd(DateTimeOffset firedAt) => firedAt + 2 * delivery.CurrentValue.LongestDelivery;
 
     /// <summary>Calls the callee (if any) with the fire's body, POSTs the outcome to the callback, and records how that went.</summary>
     async Task<AttemptResult> DeliverAsync(Guid id, Fire fire, string? callee, string url, CancellationToken token)
@@ -81,17 +102,43 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
                 WHERE id = $1 AND state = 'active' AND mode <> 'interval'
                 RETURNING id, fired, coalesce($3, next_due_at, $2) AS due_at, callee, callback, body),
             recorded AS (
-                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at) SELECT id, fired, due_at, $2 FROM fire)
+                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at, claimed_until) SELECT id, fired, due_at, $2, $4 FROM fire)
             SELECT fired, due_at, body, callee, callback FROM fire
             """);
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(firedAt);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?> { TypedValue = dueAt, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.AddWithValue(ClaimEnd(firedAt));
         await using var reader = await command.ExecuteReaderAsync(token);
         if (!await reader.ReadAsync(token))
             return null;
         return (new Fire(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2)),
             reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4));
+    }
+
+    /// <summary>
+    /// Takes over the fire due at <paramref name="dueAt"/> when it was claimed but never settled and
+    /// its claim has lapsed: its Scheduler died mid-delivery. Null otherwise (a repeated message
+    /// for a fire that is delivered, or still being delivered). <c>MaxCount</c> is 0 for an
+    /// interval without <c>count</c>, null for a callback that fires once.
+    /// </summary>
+    async Task<(Fire Fire, string? Callee, string Url, int? MaxCount)?> TakeOverFireAsync(Guid id, DateTimeOffset dueAt, DateTimeOffset now, CancellationToken token)
+    {
+        await using var command = database.CreateCommand("""
+            UPDATE callback_fires f SET claimed_until = $3, fired_at = $2
+            FROM callbacks c
+            WHERE f.callback_id = $1 AND f.due_at = $4 AND f.settled_at IS NULL AND f.claimed_until < $2 AND c.id = f.callback_id
+            RETURNING f.fire, c.body, c.callee, c.callback, CASE WHEN c.mode = 'interval' THEN coalesce(c.max_count, 0) END
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(ClaimEnd(now));
+        command.Parameters.AddWithValue(dueAt);
+        await using var reader = await command.ExecuteReaderAsync(token);
+        if (!await reader.ReadAsync(token))
+            return null;
+        return (new Fire(reader.GetInt32(0), dueAt, reader.GetString(1)), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetInt32(4));
     }
 
     /// <summary>Holds this callback's advisory lock (in a transaction of its own) until disposed.</summary>
@@ -142,7 +189,7 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
                 WHERE id = $1 AND state = 'active' AND next_due_at = $3
                 RETURNING id, fired, body),
             recorded AS (
-                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at) SELECT id, fired, $3, $2 FROM fire ON CONFLICT DO NOTHING)
+                INSERT INTO callback_fires (callback_id, fire, due_at, fired_at, claimed_until) SELECT id, fired, $3, $2, $6 FROM fire ON CONFLICT DO NOTHING)
             SELECT fired, body FROM fire
             """);
         command.Parameters.AddWithValue(id);
@@ -151,6 +198,7 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
         command.Parameters.AddWithValue(next);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>
             { TypedValue = holdNext is not null ? timers.LeaseEnd(next, firedAt) : null, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.AddWithValue(ClaimEnd(firedAt));
         Fire fire;
         await using (var reader = await command.ExecuteReaderAsync(token))
         {
@@ -166,11 +214,12 @@ public sealed class FireCallbackConsumer(NpgsqlDataSource database, CallbackSend
     async Task RecordAsync(Guid id, DateTimeOffset dueAt, AttemptResult delivered, CancellationToken token)
     {
         await using var command = database.CreateCommand(
-            "UPDATE callback_fires SET http_status = $3, error = $4 WHERE callback_id = $1 AND due_at = $2");
+            "UPDATE callback_fires SET http_status = $3, error = $4, settled_at = $5, claimed_until = NULL WHERE callback_id = $1 AND due_at = $2");
         command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue(dueAt);
         command.Parameters.AddWithValue((object?)delivered.HttpStatus ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)delivered.Error ?? DBNull.Value);
+        command.Parameters.AddWithValue(time.GetUtcNow());
         await command.ExecuteNonQueryAsync(token);
     }
 

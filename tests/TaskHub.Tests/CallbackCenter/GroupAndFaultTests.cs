@@ -156,6 +156,29 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task A_fire_whose_scheduler_died_mid_delivery_is_taken_over_once_its_claim_lapses()
+    {
+        Api = await System.StartApiAsync();
+        var id = Guid.Parse(await PostAsync("/callback/new", new { rescued = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "60000")));
+        // As a Scheduler leaves it when it dies after claiming the fire, before the callback answered.
+        var dueAt = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var claimEnd = DateTimeOffset.UtcNow.AddSeconds(2);
+        await ExecuteAsync("UPDATE callbacks SET state = 'done', fired = 1, next_due_at = $2 WHERE id = $1", id, dueAt);
+        await ExecuteAsync("INSERT INTO callback_fires (callback_id, fire, due_at, fired_at, claimed_until) VALUES ($1, 1, $2, $2, $3)", id, dueAt, claimEnd);
+
+        await System.StartSchedulerAsync(("CallbackTimers:PollIntervalMs", "200"));
+
+        var callback = (await Peer.WaitForAsync("/callback", 1, TimeSpan.FromSeconds(15))).Single();
+        Assert.True(callback.At >= claimEnd, $"delivered at {callback.At:O}, while the dead Scheduler's claim ran until {claimEnd:O}");
+        Assert.True(Json(callback.Body).GetProperty("rescued").GetBoolean());
+        await Task.Delay(1500);
+        Assert.Single(Peer.To("/callback"));
+        var fire = Assert.Single((await Api.Http.GetFromJsonAsync<JsonElement>($"/callback/{id}")).GetProperty("fires").EnumerateArray());
+        Assert.Equal(200, fire.GetProperty("httpStatus").GetInt32());
+        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM callback_fires WHERE callback_id = '{id}' AND settled_at IS NULL"));
+    }
+
+    [Fact]
     public async Task A_repeated_fire_message_delivers_once()
     {
         await StartTaskHubAsync();
