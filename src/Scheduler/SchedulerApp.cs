@@ -78,8 +78,8 @@ public static class SchedulerApp
             });
         });
 
-        // After the bus: hosted services stop in reverse order, so the timers stop (and give back
-        // the fires they hold) while the bus can still publish.
+        // After the bus: hosted services stop in reverse order, so the timers stop firing (and give
+        // back the fires they still hold) before the bus they publish on goes.
         services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
