@@ -17,36 +17,31 @@ namespace TaskHub.Bench;
 /// </summary>
 public sealed class TaskHubSystem : IAsyncDisposable
 {
-    const string SagaQueue = "taskhub.task-state";
-    const string TaskQueue = "taskhub.task";
-
-    readonly Stack _stack;
+    readonly BenchServices _services;
     readonly BenchOptions _options;
-    readonly string _name;
-    readonly List<ServiceProcess> _processes = [];
     IHost? _client;
-    NpgsqlDataSource? _db;
     bool _stopped;
 
-    TaskHubSystem(Stack stack, BenchOptions options, string name)
+    TaskHubSystem(BenchServices services, BenchOptions options)
     {
-        _stack = stack;
+        _services = services;
         _options = options;
-        _name = name;
     }
 
-    public ServiceProcess Scheduler => _processes[0];
-    public ServiceProcess Worker => _processes[1];
+    public ServiceProcess Scheduler => _services.Scheduler;
+    public ServiceProcess Worker => _services.Worker;
     public ITaskClient Client => _client!.Services.GetRequiredService<ITaskClient>();
     public int Submitted { get; private set; }
     public TimeSpan StartupTime { get; private set; }
 
     public static async Task<TaskHubSystem> StartAsync(Stack stack, BenchOptions options, string name, string logDirectory, CancellationToken cancellationToken)
     {
-        var system = new TaskHubSystem(stack, options, name);
+        var clock = Stopwatch.StartNew();
+        var system = new TaskHubSystem(await BenchServices.StartAsync(stack, options, name, logDirectory, new Dictionary<string, string>(), cancellationToken), options);
         try
         {
-            await system.StartCoreAsync(logDirectory, cancellationToken);
+            await system.StartClientAsync(cancellationToken);
+            system.StartupTime = clock.Elapsed;
             return system;
         }
         catch
@@ -56,65 +51,19 @@ public sealed class TaskHubSystem : IAsyncDisposable
         }
     }
 
-    async Task StartCoreAsync(string logDirectory, CancellationToken cancellationToken)
+    async Task StartClientAsync(CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        var broker = (await _stack.CreateVirtualHostAsync(_name)).ToString();
-        await _stack.CreateDatabaseAsync(_name);
-        var database = _stack.WithDatabase(_name);
-        if (!string.IsNullOrWhiteSpace(_options.DbExtra))
-            database = database.TrimEnd(';') + ";" + _options.DbExtra;
-        _db = NpgsqlDataSource.Create(_stack.WithDatabase(_name, maxPoolSize: 4));
-
-        Dictionary<string, string> Environment(string target)
-        {
-            var env = new Dictionary<string, string>
-            {
-                ["DOTNET_ENVIRONMENT"] = "Development", // as run.sh: the development profile's outbound settings
-                ["AsyncTask__Broker"] = broker,
-                ["AsyncTask__ResultBackend"] = database,
-                ["Logging__LogLevel__Default"] = "Warning",
-                ["Logging__LogLevel__Microsoft"] = "Warning",
-                ["Logging__LogLevel__MassTransit"] = "Warning",
-            };
-            foreach (var (key, value) in _options.EnvFor(target))
-                env[key] = value;
-            return env;
-        }
-
-        string Dll(string project) => Path.Combine(_options.Root, "src", project, "bin", "Release", "net10.0", $"TaskHub.{project}.dll");
-
-        Directory.CreateDirectory(logDirectory);
-        _processes.Add(ServiceProcess.Start("scheduler", Dll("Scheduler"), Environment("scheduler"), Path.Combine(logDirectory, $"{_name}-scheduler.log")));
-        await WaitForConsumerAsync(SagaQueue, Scheduler, cancellationToken);
-        _processes.Add(ServiceProcess.Start("worker", Dll("Worker"), Environment("worker"), Path.Combine(logDirectory, $"{_name}-worker.log")));
-        await WaitForConsumerAsync(TaskQueue, Worker, cancellationToken);
-
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production", Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AsyncTask:Broker"] = broker,
-            ["AsyncTask:ResultBackend"] = database,
+            ["AsyncTask:Broker"] = _services.Broker,
+            ["AsyncTask:ResultBackend"] = _services.Database,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         builder.Services.AddAsyncTaskOptions(builder.Configuration);
         builder.Services.AddTaskHubBus(x => x.AddTaskClient());
         _client = builder.Build();
         await _client.StartAsync(cancellationToken);
-        StartupTime = clock.Elapsed;
-    }
-
-    async Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (await _stack.ConsumersAsync(_name, queue) < 1)
-        {
-            if (process.HasExited)
-                throw new InvalidOperationException($"{process.Name} exited during start-up; its log {process.Log} ends:\n{process.LogTail()}");
-            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
-                throw new TimeoutException($"{process.Name} did not consume {queue} within 120 s; its log {process.Log} ends:\n{process.LogTail()}");
-            await Task.Delay(200, cancellationToken);
-        }
     }
 
     /// <summary>
@@ -173,9 +122,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
                 (succeeded, failed) = await CountAsync(from, abort.Token);
                 if (succeeded + failed >= count && submitting.IsCompleted) break;
                 if (submitting.IsFaulted) await submitting;
-                foreach (var p in _processes)
-                    if (p.HasExited)
-                        throw new InvalidOperationException($"{p.Name} exited during the run; its log {p.Log} ends:\n{p.LogTail()}");
+                _services.ThrowIfExited();
                 if (clock.Elapsed > TimeSpan.FromMinutes(8))
                     throw new TimeoutException($"{label}: only {succeeded} of {count} tasks succeeded ({failed} failed) within 8 minutes");
                 await Task.Delay(succeeded >= count * 0.95 ? 20 : 250, abort.Token);
@@ -186,14 +133,14 @@ public sealed class TaskHubSystem : IAsyncDisposable
         var used = cpu.Stop();
         var peakRss = await rss.StopAsync();
         Submitted += count;
-        var latency = await Latency.QueryAsync(_db!, "tasks", "current_state", "Succeeded", from);
+        var latency = await Latency.QueryAsync(_services.Db, "tasks", "current_state", "Succeeded", from);
         return new PathResult(label, count, seconds, latency, used, peakRss[0], peakRss[1],
             failed > 0 ? $"{failed} tasks FAILED" : null);
     }
 
     async Task<(int Succeeded, int Failed)> CountAsync(DateTimeOffset from, CancellationToken cancellationToken)
     {
-        await using var cmd = _db!.CreateCommand("""
+        await using var cmd = _services.Db.CreateCommand("""
             SELECT count(*) FILTER (WHERE current_state = 'Succeeded'), count(*) FILTER (WHERE current_state = 'Failed')
             FROM tasks WHERE created_at >= $1
             """);
@@ -220,13 +167,12 @@ public sealed class TaskHubSystem : IAsyncDisposable
             _client.Dispose();
             _client = null;
         }
-        var hwm = _processes.Select(p => p.Memory().Peak).ToArray();
-        foreach (var p in Enumerable.Reverse(_processes))
-            await p.StopAsync();
+        var hwm = _services.Processes.Select(p => p.Memory().Peak).ToArray();
+        await _services.StopAsync();
         // The broker refreshes its counters every 5 s; backends flush their statistics when they exit.
         await Task.Delay(TimeSpan.FromSeconds(5.5));
-        var (published, delivered) = await _stack.MessageCountsAsync(_name);
-        var db = await _stack.DbCountersAsync(_name);
+        var (published, delivered) = await _services.MessageCountsAsync();
+        var db = await _services.DbCountersAsync();
         return new SystemCounters(Submitted, published, delivered, db, hwm.ElementAtOrDefault(0), hwm.ElementAtOrDefault(1));
     }
 
@@ -236,14 +182,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
         {
             try { await StopAsync(); } catch (Exception) { /* best effort on the way out */ }
         }
-        foreach (var p in _processes)
-            await p.DisposeAsync();
-        if (_db is not null) await _db.DisposeAsync();
-        if (!_options.Keep)
-        {
-            await _stack.DropDatabaseAsync(_name);
-            await _stack.DeleteVirtualHostAsync(_name);
-        }
+        await _services.DisposeAsync();
     }
 }
 

@@ -16,40 +16,41 @@ namespace TaskHub.Bench;
 
 /// <summary>
 /// The services the HTTP rows need, each its own process as in <see cref="TaskHubSystem"/>: Scheduler (migrates the
-/// fresh database, runs the task saga and the Quartz timers that fire callbacks), Worker (calls HTTP callees) and Api
+/// fresh database, runs the task saga and the callback timers), Worker (calls HTTP callees) and Api
 /// (<c>dotnet TaskHub.Api.dll</c> on a free loopback port, development profile, loopback callees allowed).
 /// One fresh vhost and database for (3a), (3b) and (4) together.
 /// </summary>
 public sealed class ApiSystem : IAsyncDisposable
 {
-    const string SagaQueue = "taskhub.task-state";
-    const string TaskQueue = "taskhub.task";
+    readonly BenchServices _services;
 
-    readonly Stack _stack;
-    readonly BenchOptions _options;
-    readonly string _name;
-    readonly List<ServiceProcess> _processes = [];
-
-    ApiSystem(Stack stack, BenchOptions options, string name)
+    ApiSystem(BenchServices services, Uri baseUrl)
     {
-        _stack = stack;
-        _options = options;
-        _name = name;
+        _services = services;
+        BaseUrl = baseUrl;
     }
 
-    public ServiceProcess Scheduler => _processes[0];
-    public ServiceProcess Worker => _processes[1];
-    public ServiceProcess Api => _processes[2];
-    public Uri BaseUrl { get; private set; } = null!;
-    public NpgsqlDataSource Db { get; private set; } = null!;
+    public ServiceProcess Scheduler => _services.Scheduler;
+    public ServiceProcess Worker => _services.Worker;
+    public ServiceProcess Api => _services.Processes[2];
+    public Uri BaseUrl { get; }
+    public NpgsqlDataSource Db => _services.Db;
     public TimeSpan StartupTime { get; private set; }
 
     public static async Task<ApiSystem> StartAsync(Stack stack, BenchOptions options, string name, string logDirectory, CancellationToken cancellationToken)
     {
-        var system = new ApiSystem(stack, options, name);
+        var clock = Stopwatch.StartNew();
+        var services = await BenchServices.StartAsync(stack, options, name, logDirectory, new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Outbound__AllowLoopback"] = "true",
+            ["Outbound__SigningKey"] = "taskhub-bench-signing-key-0123456789abcdef",
+        }, cancellationToken);
+        var system = new ApiSystem(services, new Uri($"http://127.0.0.1:{FreePort()}"));
         try
         {
-            await system.StartCoreAsync(logDirectory, cancellationToken);
+            await system.StartApiAsync(cancellationToken);
+            system.StartupTime = clock.Elapsed;
             return system;
         }
         catch
@@ -59,46 +60,9 @@ public sealed class ApiSystem : IAsyncDisposable
         }
     }
 
-    async Task StartCoreAsync(string logDirectory, CancellationToken cancellationToken)
+    async Task StartApiAsync(CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        var broker = (await _stack.CreateVirtualHostAsync(_name)).ToString();
-        await _stack.CreateDatabaseAsync(_name);
-        var database = _stack.WithDatabase(_name);
-        if (!string.IsNullOrWhiteSpace(_options.DbExtra))
-            database = database.TrimEnd(';') + ";" + _options.DbExtra;
-        Db = NpgsqlDataSource.Create(_stack.WithDatabase(_name, maxPoolSize: 4));
-        var port = FreePort();
-        BaseUrl = new Uri($"http://127.0.0.1:{port}");
-
-        Dictionary<string, string> Environment(string target)
-        {
-            var env = new Dictionary<string, string>
-            {
-                ["DOTNET_ENVIRONMENT"] = "Development",
-                ["ASPNETCORE_ENVIRONMENT"] = "Development",
-                ["AsyncTask__Broker"] = broker,
-                ["AsyncTask__ResultBackend"] = database,
-                ["Outbound__AllowLoopback"] = "true",
-                ["Outbound__SigningKey"] = "taskhub-bench-signing-key-0123456789abcdef",
-                ["Logging__LogLevel__Default"] = "Warning",
-                ["Logging__LogLevel__Microsoft"] = "Warning",
-                ["Logging__LogLevel__MassTransit"] = "Warning",
-            };
-            if (target == "api") env["ASPNETCORE_URLS"] = BaseUrl.ToString().TrimEnd('/');
-            foreach (var (key, value) in _options.EnvFor(target))
-                env[key] = value;
-            return env;
-        }
-
-        string Dll(string project) => Path.Combine(_options.Root, "src", project, "bin", "Release", "net10.0", $"TaskHub.{project}.dll");
-
-        Directory.CreateDirectory(logDirectory);
-        _processes.Add(ServiceProcess.Start("scheduler", Dll("Scheduler"), Environment("scheduler"), Path.Combine(logDirectory, $"{_name}-scheduler.log")));
-        await WaitForConsumerAsync(SagaQueue, Scheduler, cancellationToken);
-        _processes.Add(ServiceProcess.Start("worker", Dll("Worker"), Environment("worker"), Path.Combine(logDirectory, $"{_name}-worker.log")));
-        await WaitForConsumerAsync(TaskQueue, Worker, cancellationToken);
-        _processes.Add(ServiceProcess.Start("api", Dll("Api"), Environment("api"), Path.Combine(logDirectory, $"{_name}-api.log")));
+        var api = _services.Start("Api", new Dictionary<string, string> { ["ASPNETCORE_URLS"] = BaseUrl.ToString().TrimEnd('/') });
         using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -110,13 +74,12 @@ public sealed class ApiSystem : IAsyncDisposable
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested) { }
-            if (Api.HasExited)
-                throw new InvalidOperationException($"api exited during start-up; its log {Api.Log} ends:\n{Api.LogTail()}");
+            if (api.HasExited)
+                throw new InvalidOperationException($"api exited during start-up; its log {api.Log} ends:\n{api.LogTail()}");
             if (deadline.Elapsed > TimeSpan.FromSeconds(120))
-                throw new TimeoutException($"api did not answer /health within 120 s; its log {Api.Log} ends:\n{Api.LogTail()}");
+                throw new TimeoutException($"api did not answer /health within 120 s; its log {api.Log} ends:\n{api.LogTail()}");
             await Task.Delay(200, cancellationToken);
         }
-        StartupTime = clock.Elapsed;
     }
 
     static int FreePort()
@@ -126,37 +89,9 @@ public sealed class ApiSystem : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    async Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (await _stack.ConsumersAsync(_name, queue) < 1)
-        {
-            if (process.HasExited)
-                throw new InvalidOperationException($"{process.Name} exited during start-up; its log {process.Log} ends:\n{process.LogTail()}");
-            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
-                throw new TimeoutException($"{process.Name} did not consume {queue} within 120 s; its log {process.Log} ends:\n{process.LogTail()}");
-            await Task.Delay(200, cancellationToken);
-        }
-    }
+    public void ThrowIfExited() => _services.ThrowIfExited();
 
-    public void ThrowIfExited()
-    {
-        foreach (var p in _processes)
-            if (p.HasExited)
-                throw new InvalidOperationException($"{p.Name} exited during the run; its log {p.Log} ends:\n{p.LogTail()}");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var p in Enumerable.Reverse(_processes))
-            await p.DisposeAsync();
-        if (Db is not null) await Db.DisposeAsync();
-        if (!_options.Keep)
-        {
-            await _stack.DropDatabaseAsync(_name);
-            await _stack.DeleteVirtualHostAsync(_name);
-        }
-    }
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
 }
 
 /// <summary>A Kestrel server in the bench process on 127.0.0.1:0 (callees and callback receivers).</summary>
