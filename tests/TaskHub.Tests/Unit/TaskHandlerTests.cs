@@ -5,17 +5,6 @@ namespace TaskHub.Tests.Unit;
 
 public sealed class TaskHandlerTests
 {
-    sealed class Context(params object?[] args) : ITaskContext
-    {
-        public Guid TaskId { get; } = Guid.NewGuid();
-        public string Name => "T";
-        public IReadOnlyList<TaskArg> Args { get; } = TaskSignature.Create("T", args).Args;
-        public int Attempt => 1;
-        public CancellationToken CancellationToken => CancellationToken.None;
-        public IServiceProvider Services => null!;
-        public Task ReportProgressAsync(int current, int total, string? message = null) => Task.CompletedTask;
-    }
-
     [Fact]
     public void Signature_carries_gobay_type_names()
     {
@@ -28,7 +17,7 @@ public sealed class TaskHandlerTests
     public async Task Arguments_bind_by_position_around_injected_context_and_token()
     {
         var handler = new TaskHandler("T", (ulong id, ITaskContext ctx, string label, CancellationToken ct) => $"{label}:{id}:{ctx.Attempt}");
-        var response = await handler.InvokeAsync(handler.Bind(new Context(42UL, "item")));
+        var response = await handler.InvokeAsync(handler.Bind(new FakeTaskContext(42UL, "item")));
         Assert.Equal("\"item:42:1\"", response);
         Assert.Equal(2, handler.ArgumentCount);
     }
@@ -38,23 +27,23 @@ public sealed class TaskHandlerTests
     {
         var typed = new TaskHandler("T", async (int n) => { await Task.Yield(); return new { doubled = n * 2 }; });
         var untyped = new TaskHandler("T", async () => await Task.Yield());
-        Assert.Equal("{\"doubled\":8}", await typed.InvokeAsync(typed.Bind(new Context(4))));
-        Assert.Null(await untyped.InvokeAsync(untyped.Bind(new Context())));
+        Assert.Equal("{\"doubled\":8}", await typed.InvokeAsync(typed.Bind(new FakeTaskContext(4))));
+        Assert.Null(await untyped.InvokeAsync(untyped.Bind(new FakeTaskContext())));
     }
 
     [Fact]
     public void Wrong_argument_count_or_type_is_an_argument_error()
     {
         var handler = new TaskHandler("T", (ulong id) => id);
-        Assert.Contains("takes 1 argument(s) but was sent 2", Assert.Throws<TaskArgumentException>(() => handler.Bind(new Context(1UL, 2UL))).Message);
-        Assert.Contains("does not convert to UInt64", Assert.Throws<TaskArgumentException>(() => handler.Bind(new Context("x"))).Message);
+        Assert.Contains("takes 1 argument(s) but was sent 2", Assert.Throws<TaskArgumentException>(() => handler.Bind(new FakeTaskContext(1UL, 2UL))).Message);
+        Assert.Contains("does not convert to UInt64", Assert.Throws<TaskArgumentException>(() => handler.Bind(new FakeTaskContext("x"))).Message);
     }
 
     [Fact]
     public async Task Handler_exceptions_surface_as_themselves()
     {
         var handler = new TaskHandler("T", new Func<int>(() => throw new TimeZoneNotFoundException("nope")));
-        await Assert.ThrowsAsync<TimeZoneNotFoundException>(() => handler.InvokeAsync(handler.Bind(new Context())));
+        await Assert.ThrowsAsync<TimeZoneNotFoundException>(() => handler.InvokeAsync(handler.Bind(new FakeTaskContext())));
     }
 
     [Fact]
