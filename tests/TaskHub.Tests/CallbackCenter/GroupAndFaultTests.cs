@@ -163,8 +163,8 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         // As a Scheduler leaves it when it dies after claiming the fire, before the callback answered.
         var dueAt = DateTimeOffset.UtcNow.AddSeconds(-5);
         var claimEnd = DateTimeOffset.UtcNow.AddSeconds(2);
-        await ExecuteAsync("UPDATE callbacks SET state = 'done', fired = 1, next_due_at = $2 WHERE id = $1", id, dueAt);
-        await ExecuteAsync("INSERT INTO callback_fires (callback_id, fire, due_at, fired_at, claimed_until) VALUES ($1, 1, $2, $2, $3)", id, dueAt, claimEnd);
+        Assert.Equal(1, await System.ExecuteAsync("UPDATE callbacks SET state = 'done', fired = 1, next_due_at = $2 WHERE id = $1", id, dueAt));
+        Assert.Equal(1, await System.ExecuteAsync("INSERT INTO callback_fires (callback_id, fire, due_at, fired_at, claimed_until) VALUES ($1, 1, $2, $2, $3)", id, dueAt, claimEnd));
 
         await System.StartSchedulerAsync(("CallbackTimers:PollIntervalMs", "200"));
 
@@ -175,7 +175,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         Assert.Single(Peer.To("/callback"));
         var fire = Assert.Single((await Api.Http.GetFromJsonAsync<JsonElement>($"/callback/{id}")).GetProperty("fires").EnumerateArray());
         Assert.Equal(200, fire.GetProperty("httpStatus").GetInt32());
-        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM callback_fires WHERE callback_id = '{id}' AND settled_at IS NULL"));
+        Assert.Equal(0, await System.CountAsync($"SELECT count(*) FROM callback_fires WHERE callback_id = '{id}' AND settled_at IS NULL"));
     }
 
     [Fact]
@@ -212,8 +212,8 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
                  + (SELECT count(*) FROM callback_fires WHERE callback_id = '{callbackId}')
             """;
 
-        await TestSystem.EventuallyAsync(() => CountAsync(rows), n => n == 6, TimeSpan.FromSeconds(10), "the task, its delivery, attempt and group place, the callback and its fire");
-        await TestSystem.EventuallyAsync(() => CountAsync(rows), n => n == 0, TimeSpan.FromSeconds(15), "all of them to expire");
+        await TestSystem.EventuallyAsync(() => System.CountAsync(rows), n => n == 6, TimeSpan.FromSeconds(10), "the task, its delivery, attempt and group place, the callback and its fire");
+        await TestSystem.EventuallyAsync(() => System.CountAsync(rows), n => n == 0, TimeSpan.FromSeconds(15), "all of them to expire");
     }
 
     [Fact]
@@ -222,7 +222,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         var scheduler = await System.StartSchedulerAsync();
         Api = await System.StartApiAsync();
         var id = await PostAsync("/callback/new", new { survived = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "1500"));
-        await TestSystem.EventuallyAsync(async () => await CountAsync("SELECT count(*) FROM callbacks WHERE claimed_until IS NOT NULL"), n => n == 1,
+        await TestSystem.EventuallyAsync(async () => await System.CountAsync("SELECT count(*) FROM callbacks WHERE claimed_until IS NOT NULL"), n => n == 1,
             what: "the Scheduler to hold the timer");
 
         await System.StopAsync(scheduler); // every Scheduler is down when the timer is due
@@ -244,7 +244,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         var id = await PostAsync("/callback/new", new { orphan = true }, ("callback", Peer.Url("/callback")), ("setTimeout", "100"));
         // Taken by a Scheduler that died before it fired (a clean stop would have given it back).
         var leaseEnd = DateTimeOffset.UtcNow.AddSeconds(3);
-        await ExecuteAsync("UPDATE callbacks SET claimed_until = $1 WHERE id = $2", leaseEnd, Guid.Parse(id));
+        Assert.Equal(1, await System.ExecuteAsync("UPDATE callbacks SET claimed_until = $1 WHERE id = $2", leaseEnd, Guid.Parse(id)));
 
         await System.StartSchedulerAsync(("CallbackTimers:PollIntervalMs", "200"));
 
@@ -279,7 +279,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), $"no error for {field}: {problem}");
-        Assert.Equal(0, await CountAsync("SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM callbacks) + (SELECT count(*) FROM group_members)"));
+        Assert.Equal(0, await System.CountAsync("SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM callbacks) + (SELECT count(*) FROM group_members)"));
     }
 
     [Fact]
@@ -301,21 +301,4 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         Assert.Contains("loopback", problem.GetProperty("errors").GetProperty("callee")[0].GetString());
     }
 
-    async Task ExecuteAsync(string sql, params object[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(System.Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var parameter in parameters)
-            command.Parameters.AddWithValue(parameter);
-        Assert.Equal(1, await command.ExecuteNonQueryAsync());
-    }
-
-    async Task<long> CountAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(System.Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 }

@@ -351,7 +351,7 @@ public sealed class CronTaskTests : SystemTest
         var fires = await FiresAsync(id);
         var ticks = fires.Select(f => f.GetProperty("scheduledAt").GetInt64()).ToList();
         Assert.Equal(ticks.Count, ticks.Distinct().Count());
-        Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM qrtz_scheduler_state"));
+        Assert.Equal(2L, await System.CountAsync("SELECT count(*) FROM qrtz_scheduler_state"));
 
         var (status, _) = await SendAsync(HttpMethod.Delete, $"/v1/task/{id}");
         var deletedAt = DateTimeOffset.UtcNow;
@@ -367,7 +367,7 @@ public sealed class CronTaskTests : SystemTest
         Assert.DoesNotContain(requests, r => r.At > deletedAt.AddSeconds(1));
         Assert.Equal(requests.Count, requests.Select(r => r.Token).Distinct().Count());
         Assert.Equal(0, (await HistoryAsync($"taskId={id}")).GetProperty("total").GetInt64());
-        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM qrtz_triggers"));
+        Assert.Equal(0L, await System.CountAsync("SELECT count(*) FROM qrtz_triggers"));
     }
 
     [Fact]
@@ -455,8 +455,8 @@ public sealed class CronTaskTests : SystemTest
             AssertProblem(HttpStatusCode.BadRequest, notJson.StatusCode, await notJson.Content.ReadFromJsonAsync<JsonElement>(), "body");
 
         await Task.Delay(1000);
-        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM cron_tasks"));
-        Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM qrtz_triggers"));
+        Assert.Equal(0L, await System.CountAsync("SELECT count(*) FROM cron_tasks"));
+        Assert.Equal(0L, await System.CountAsync("SELECT count(*) FROM qrtz_triggers"));
         Assert.Empty(_callee.Requests);
     }
 
@@ -483,13 +483,6 @@ public sealed class CronTaskTests : SystemTest
         Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("CronTaskBody", out _));
     }
 
-    async Task<long> ScalarAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(System.Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 
     static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -65,7 +65,7 @@ public sealed class TimerClusterTests : SystemTest
         Assert.InRange(log.Received.Count - afterCancel, 0, 1); // at most the fire already under way
         Assert.Null(await timers.GetNextFireTimeAsync(key));
         Assert.False(await timers.CancelAsync(key));
-        Assert.Equal(2, await CountAsync("SELECT count(*) FROM qrtz_scheduler_state"));
+        Assert.Equal(2, await System.CountAsync("SELECT count(*) FROM qrtz_scheduler_state"));
     }
 
     [Fact]
@@ -92,14 +92,7 @@ public sealed class TimerClusterTests : SystemTest
         var soon = log.Received.Single(r => r.Name == "soon").Fire;
         Assert.Equal(due, soon.ScheduledAt);
         Assert.True(soon.FiredAt >= due);
-        Assert.Equal(0, await CountAsync("SELECT count(*) FROM qrtz_triggers"));
+        Assert.Equal(0, await System.CountAsync("SELECT count(*) FROM qrtz_triggers"));
     }
 
-    async Task<long> CountAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(System.Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
 }

@@ -123,6 +123,26 @@ public sealed class TestSystem : IAsyncLifetime
         _hosts.Remove(host);
     }
 
+    /// <summary>The single number <paramref name="sql"/> (a count) answers in the test's database.</summary>
+    public async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Runs <paramref name="sql"/> ($1, $2, … bound to <paramref name="parameters"/>) in the test's database; the rows it changed.</summary>
+    public async Task<int> ExecuteAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+            command.Parameters.AddWithValue(parameter);
+        return await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>A task's row as the Scheduler stored it, or null.</summary>
     public async Task<TaskRow?> ReadTaskAsync(Guid id)
     {
