@@ -45,26 +45,37 @@ public sealed class FireCallbackConsumer(
             await DeliverAsync(id, fire, callee, url, token);
             return;
         }
-        if (dueAt is { } due && await TakeOverFireAsync(id, due, firedAt, token) is var (lapsed, lapsedCallee, lapsedUrl, maxCount))
+        if (await FireIntervalAsync(id, dueAt, token))
+            return;
+        // Nothing new to claim: a repeated message, or a fire whose Scheduler died mid-delivery.
+        if (dueAt is { } due && await TakeOverFireAsync(id, due, time.GetUtcNow(), token) is var (lapsed, lapsedCallee, lapsedUrl, maxCount))
         {
             var redelivered = await DeliverAsync(id, lapsed, lapsedCallee, lapsedUrl, token);
             if (maxCount is not null && StopsInterval(lapsed, maxCount.Value, redelivered))
                 await FinishAsync(id, token);
-            return;
         }
+    }
+
+    /// <summary>
+    /// Claims and delivers the interval's fire due at <paramref name="dueAt"/>; false when there is
+    /// no active interval of this id or that fire was claimed already. Fires of one interval never
+    /// overlap: a fire due while the previous one is still being delivered waits for it, then sees
+    /// whether that one ended the interval.
+    /// </summary>
+    async Task<bool> FireIntervalAsync(Guid id, DateTimeOffset? dueAt, CancellationToken token)
+    {
         if (await LoadIntervalAsync(id, token) is null)
-            return; // a repeated fire of a callback that is done, or cancelled
-        // Fires of one interval never overlap: a fire due while the previous one is still being
-        // delivered waits for it, then sees whether that one ended the interval.
+            return false; // not an interval, or no longer active: no lock needed to know that
         await using var serial = await SerializeAsync(id, token);
         if (await LoadIntervalAsync(id, token) is not { } interval)
-            return;
-        firedAt = time.GetUtcNow();
+            return false;
+        var firedAt = time.GetUtcNow();
         if (await ClaimIntervalFireAsync(id, interval, dueAt ?? interval.NextDueAt ?? firedAt, firedAt, token) is not { } tick)
-            return; // this fire was delivered already
+            return false;
         var delivered = await DeliverAsync(id, tick, interval.Callee, interval.Url, token);
         if (StopsInterval(tick, interval.MaxCount ?? 0, delivered))
             await FinishAsync(id, token); // a next fire already held finds the callback done
+        return true;
     }
 
     /// <summary>The interval's <c>count</c> (0: none) is reached, or the callback said stop.</summary>
