@@ -1,9 +1,7 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using TaskHub.Contracts.Cron;
-using TaskHub.Contracts.Options;
 
 namespace TaskHub.Scheduler.Cron;
 
@@ -12,11 +10,9 @@ namespace TaskHub.Scheduler.Cron;
 /// (schedule, replace, delete, decide a fire) runs in a <see cref="CronTransaction"/> holding the
 /// task's row lock; recording attempts and reports are single statements.
 /// </summary>
-public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDisposable
+public sealed class CronTaskStore(NpgsqlDataSource database)
 {
     internal static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
-
-    readonly NpgsqlDataSource _database = NpgsqlDataSource.Create(options.Value.ResultBackend);
 
     internal const string TaskColumns = """
         id, name, kind, cron_job::text, cron_expression, run_at, count, start_at, stop_at, is_multiple_entry,
@@ -25,14 +21,14 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
 
     public async Task<CronTransaction> BeginAsync(CancellationToken cancellationToken)
     {
-        var connection = await _database.OpenConnectionAsync(cancellationToken);
+        var connection = await database.OpenConnectionAsync(cancellationToken);
         var transaction = await connection.BeginTransactionAsync(cancellationToken);
         return new CronTransaction(connection, transaction);
     }
 
     public async Task<CronTaskRecord?> FindTaskAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = _database.CreateCommand($"SELECT {TaskColumns} FROM cron_tasks WHERE id = $1");
+        await using var command = database.CreateCommand($"SELECT {TaskColumns} FROM cron_tasks WHERE id = $1");
         command.Parameters.AddWithValue(id);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadTask(reader) : null;
@@ -40,7 +36,7 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
 
     public async Task<bool> DeleteTaskAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var command = _database.CreateCommand("DELETE FROM cron_tasks WHERE id = $1");
+        await using var command = database.CreateCommand("DELETE FROM cron_tasks WHERE id = $1");
         command.Parameters.AddWithValue(id);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
@@ -52,7 +48,7 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
     /// </summary>
     public async Task<bool> RecordAttemptAsync(Guid token, CallbackAttempt attempt, bool final, CancellationToken cancellationToken)
     {
-        await using var command = _database.CreateCommand("""
+        await using var command = database.CreateCommand("""
             UPDATE cron_task_fires SET
                 attempts = attempts || jsonb_build_array(jsonb_build_object('attempt', $2, 'at', $3, 'httpStatus', $4, 'error', $5)),
                 http_status = $4,
@@ -74,7 +70,7 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
     /// <summary>The receiver's result of one fire; null when no reportable fire has <paramref name="token"/>, with why.</summary>
     public async Task<(Guid? TaskId, string? Refusal)> ReportAsync(Guid token, string status, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        await using (var update = _database.CreateCommand(
+        await using (var update = database.CreateCommand(
             "UPDATE cron_task_fires SET status = $2, reported_at = $3 WHERE token = $1 AND status <> 'SKIPPED' RETURNING task_id"))
         {
             update.Parameters.AddWithValue(token);
@@ -83,7 +79,7 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
             if (await update.ExecuteScalarAsync(cancellationToken) is Guid taskId)
                 return (taskId, null);
         }
-        await using var find = _database.CreateCommand("SELECT status FROM cron_task_fires WHERE token = $1");
+        await using var find = database.CreateCommand("SELECT status FROM cron_task_fires WHERE token = $1");
         find.Parameters.AddWithValue(token);
         return await find.ExecuteScalarAsync(cancellationToken) is string
             ? (null, $"fire {token} was skipped (the previous fire was still running), so it has no result to report")
@@ -105,8 +101,6 @@ public sealed class CronTaskStore(IOptions<AsyncTaskOptions> options) : IAsyncDi
         return new CronTaskRecord(r.GetGuid(0), kind, spec, r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(13), r.GetInt32(14),
             r.GetString(15), r.GetFieldValue<DateTimeOffset>(16), r.GetFieldValue<DateTimeOffset>(17));
     }
-
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
 }
 
 /// <summary>One transaction on the cron tables; disposing without <see cref="CommitAsync"/> rolls back.</summary>
