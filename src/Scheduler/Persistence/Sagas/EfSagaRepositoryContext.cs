@@ -2,110 +2,92 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
 /// <summary>
 /// The unit of work of one message against one saga table. MassTransit calls, for an existing
 /// instance, Load → behaviour → Update (or Delete when finalized); for a new one, Add → Save.
+/// The rows go through the shared <see cref="SagaStore{TSaga,TDbContext}"/>, which batches them
+/// with the other messages' rows.
 /// </summary>
-sealed class EfSagaRepositoryContext<TSaga, TMessage> :
+sealed class EfSagaRepositoryContext<TSaga, TMessage, TDbContext> :
     ConsumeContextScope<TMessage>,
     SagaRepositoryContext<TSaga, TMessage>
     where TSaga : class, ISaga
     where TMessage : class
+    where TDbContext : DbContext
 {
-    readonly DbContext db;
+    readonly SagaStore<TSaga, TDbContext> store;
     readonly ConsumeContext<TMessage> consumeContext;
-    readonly ISagaConsumeContextFactory<DbContext, TSaga> factory;
+    readonly ISagaConsumeContextFactory<SagaStore<TSaga, TDbContext>, TSaga> factory;
+    // What each loaded instance held, so an event that changed nothing writes nothing.
+    readonly Dictionary<Guid, object?[]> loaded = new();
 
-    public EfSagaRepositoryContext(DbContext db, ConsumeContext<TMessage> consumeContext, ISagaConsumeContextFactory<DbContext, TSaga> factory)
-        : base(consumeContext, db)
+    public EfSagaRepositoryContext(SagaStore<TSaga, TDbContext> store, ConsumeContext<TMessage> consumeContext,
+        ISagaConsumeContextFactory<SagaStore<TSaga, TDbContext>, TSaga> factory, IEnumerable<TSaga>? instances = null)
+        : base(consumeContext, store)
     {
-        this.db = db;
+        this.store = store;
         this.consumeContext = consumeContext;
         this.factory = factory;
+        foreach (var instance in instances ?? [])
+            Track(instance);
     }
 
     public Task<SagaConsumeContext<TSaga, TMessage>> Add(TSaga instance) =>
-        factory.CreateSagaConsumeContext(db, consumeContext, instance, SagaConsumeContextMode.Add);
+        factory.CreateSagaConsumeContext(store, consumeContext, instance, SagaConsumeContextMode.Add);
 
     public async Task<SagaConsumeContext<TSaga, TMessage>> Insert(TSaga instance)
     {
-        var entry = await db.Set<TSaga>().AddAsync(instance, CancellationToken);
-        try
-        {
-            await db.SaveChangesAsync(CancellationToken);
-            return await factory.CreateSagaConsumeContext(db, consumeContext, instance, SagaConsumeContextMode.Insert);
-        }
-        catch (DbUpdateException)
-        {
-            // Someone inserted it first: forget our copy so the normal Load path takes over.
-            entry.State = EntityState.Detached;
+        // Someone inserted it first: null, so that the normal Load path takes over.
+        if (!await store.InsertAsync(instance))
             return default!;
-        }
+        Track(instance);
+        return await factory.CreateSagaConsumeContext(store, consumeContext, instance, SagaConsumeContextMode.Insert);
     }
 
     public async Task<SagaConsumeContext<TSaga, TMessage>> Load(Guid correlationId)
     {
-        var instance = await EfSagaQueries<TSaga>.LoadById(db, correlationId, CancellationToken);
-        return instance is null
-            ? default!
-            : await factory.CreateSagaConsumeContext(db, consumeContext, instance, SagaConsumeContextMode.Load);
+        var instance = await store.LoadAsync(correlationId);
+        if (instance is null)
+            return default!;
+        Track(instance);
+        return await factory.CreateSagaConsumeContext(store, consumeContext, instance, SagaConsumeContextMode.Load);
     }
 
+    /// <summary>
+    /// Retry filters match an exception's own type, so both ways of losing a race are
+    /// <see cref="ConcurrencyException"/>: a stale row version, and two first events inserting one id.
+    /// </summary>
     public async Task Save(SagaConsumeContext<TSaga> context)
     {
-        await db.Set<TSaga>().AddAsync(context.Saga, CancellationToken);
-        await SaveChanges();
+        if (!await store.InsertAsync(context.Saga))
+            throw new ConcurrencyException($"{typeof(TSaga).Name} inserted concurrently", typeof(TSaga), context.Saga.CorrelationId);
     }
 
-    public Task Update(SagaConsumeContext<TSaga> context) => SaveChanges();
-
-    public Task Delete(SagaConsumeContext<TSaga> context)
+    public async Task Update(SagaConsumeContext<TSaga> context)
     {
-        db.Set<TSaga>().Remove(context.Saga);
-        return SaveChanges();
+        if (loaded.TryGetValue(context.Saga.CorrelationId, out var before) && !store.Table.Changed(context.Saga, before))
+            return;
+        if (!await store.UpdateAsync(context.Saga))
+            throw new ConcurrencyException($"{typeof(TSaga).Name} changed concurrently", typeof(TSaga), context.Saga.CorrelationId);
+    }
+
+    public async Task Delete(SagaConsumeContext<TSaga> context)
+    {
+        if (!await store.DeleteAsync(context.Saga))
+            throw new ConcurrencyException($"{typeof(TSaga).Name} changed concurrently", typeof(TSaga), context.Saga.CorrelationId);
     }
 
     public Task Discard(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
 
-    public Task Undo(SagaConsumeContext<TSaga> context)
-    {
-        foreach (var entry in db.ChangeTracker.Entries<TSaga>().Where(e => e.Entity.CorrelationId == context.Saga.CorrelationId))
-            entry.State = EntityState.Unchanged;
-        return Task.CompletedTask;
-    }
+    /// <summary>Nothing was written: the instance is a private copy, dropped with this context.</summary>
+    public Task Undo(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
 
     public Task<SagaConsumeContext<TSaga, T>> CreateSagaConsumeContext<T>(ConsumeContext<T> context, TSaga instance, SagaConsumeContextMode mode)
         where T : class =>
-        factory.CreateSagaConsumeContext(db, context, instance, mode);
+        factory.CreateSagaConsumeContext(store, context, instance, mode);
 
-    /// <summary>
-    /// Retry filters match an exception's own type, so both ways of losing a race become
-    /// <see cref="ConcurrencyException"/>: a stale row version, and two first events inserting one id (23505).
-    /// </summary>
-    async Task SaveChanges()
-    {
-        try
-        {
-            await db.SaveChangesAsync(CancellationToken);
-        }
-        catch (DbUpdateConcurrencyException ex)
-        {
-            throw new ConcurrencyException($"{typeof(TSaga).Name} changed concurrently", typeof(TSaga), Guid.Empty, ex);
-        }
-        catch (DbUpdateException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            throw new ConcurrencyException($"{typeof(TSaga).Name} inserted concurrently", typeof(TSaga), Guid.Empty, ex);
-        }
-    }
-}
-
-/// <summary>Compiled once per saga type: every event loads its instance by id, and a compiled query skips EF's per-call expression work.</summary>
-static class EfSagaQueries<TSaga> where TSaga : class, ISaga
-{
-    public static readonly Func<DbContext, Guid, CancellationToken, Task<TSaga?>> LoadById =
-        EF.CompileAsyncQuery((DbContext db, Guid id, CancellationToken _) => db.Set<TSaga>().SingleOrDefault(x => x.CorrelationId == id));
+    void Track(TSaga instance) => loaded[instance.CorrelationId] = store.Table.Snapshot(instance);
 }

@@ -7,33 +7,31 @@ namespace TaskHub.Scheduler.Persistence.Sagas;
 
 /// <summary>
 /// A saga repository on EF Core, built on MassTransit's public repository interfaces
-/// (MassTransit.EntityFrameworkCore is not available to us). One fresh DbContext per message;
-/// optimistic concurrency through the saga's row version: a lost race surfaces as
+/// (MassTransit.EntityFrameworkCore is not available to us). The EF model maps the table; the rows of
+/// concurrent events are loaded and written together by <see cref="SagaStore{TSaga,TDbContext}"/>.
+/// Optimistic concurrency through the saga's row version: a lost race surfaces as
 /// <see cref="ConcurrencyException"/>, which the endpoint's retry filter replays.
 /// </summary>
 public sealed class EfSagaRepositoryContextFactory<TSaga, TDbContext>(
     IDbContextFactory<TDbContext> dbContexts,
-    ISagaConsumeContextFactory<DbContext, TSaga> consumeContexts) :
+    SagaStore<TSaga, TDbContext> store,
+    ISagaConsumeContextFactory<SagaStore<TSaga, TDbContext>, TSaga> consumeContexts) :
     ISagaRepositoryContextFactory<TSaga>,
     IQuerySagaRepositoryContextFactory<TSaga>,
     ILoadSagaRepositoryContextFactory<TSaga>
     where TSaga : class, ISaga
     where TDbContext : DbContext
 {
-    public async Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next) where T : class
-    {
-        await using var db = await dbContexts.CreateDbContextAsync(context.CancellationToken);
-        var repository = new EfSagaRepositoryContext<TSaga, T>(db, context, consumeContexts);
-        await next.Send(repository);
-    }
+    public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<TSaga, T>> next) where T : class =>
+        next.Send(new EfSagaRepositoryContext<TSaga, T, TDbContext>(store, context, consumeContexts));
 
     public async Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<TSaga> query, IPipe<SagaRepositoryQueryContext<TSaga, T>> next)
         where T : class
     {
-        await using var db = await dbContexts.CreateDbContextAsync(context.CancellationToken);
-        // Tracked, so the behaviour's changes are saved with the row version checked.
-        var instances = await db.Set<TSaga>().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
-        var repository = new EfSagaRepositoryContext<TSaga, T>(db, context, consumeContexts);
+        List<TSaga> instances;
+        await using (var db = await dbContexts.CreateDbContextAsync(context.CancellationToken))
+            instances = await db.Set<TSaga>().AsNoTracking().Where(query.FilterExpression).ToListAsync(context.CancellationToken);
+        var repository = new EfSagaRepositoryContext<TSaga, T, TDbContext>(store, context, consumeContexts, instances);
         await next.Send(new LoadedSagaRepositoryQueryContext<TSaga, T>(repository, instances));
     }
 

@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Configuration;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
@@ -14,7 +15,8 @@ public static class EfSagaRepositoryRegistration
     {
         saga.Repository(r =>
         {
-            r.RegisterSagaRepository<TSaga, DbContext, SagaConsumeContextFactory<DbContext, TSaga>,
+            r.TryAddSingleton<SagaStore<TSaga, TDbContext>>();
+            r.RegisterSagaRepository<TSaga, SagaStore<TSaga, TDbContext>, SagaConsumeContextFactory<SagaStore<TSaga, TDbContext>, TSaga>,
                 EfSagaRepositoryContextFactory<TSaga, TDbContext>>();
             r.RegisterQuerySagaRepository<TSaga, EfSagaRepositoryContextFactory<TSaga, TDbContext>>();
             r.RegisterLoadSagaRepository<TSaga, EfSagaRepositoryContextFactory<TSaga, TDbContext>>();

@@ -1,0 +1,91 @@
+using System.Reflection;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+
+namespace TaskHub.Scheduler.Persistence.Sagas;
+
+/// <summary>
+/// The saga's table as the EF model maps it (names, column types, the <c>xmin</c> row version), turned
+/// once into the three statements a saga event needs. Each statement returns the new row version, or no
+/// row when the version it expected is gone (or, for an insert, when the row already exists).
+/// </summary>
+sealed class SagaTable<TSaga> where TSaga : class, ISaga
+{
+    // RelationalTypeMapping.CreateParameter wants a command only to call its CreateParameter().
+    static readonly NpgsqlCommand ParameterFactory = new();
+
+    readonly Column key;
+    readonly Column version;
+    readonly Column[] data;
+
+    public SagaTable(DbContext db)
+    {
+        var entity = db.Model.FindEntityType(typeof(TSaga))
+            ?? throw new InvalidOperationException($"{typeof(TSaga).Name} is not in the model of {db.GetType().Name}");
+        var table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        var sql = db.GetService<ISqlGenerationHelper>();
+
+        var keyProperty = entity.FindPrimaryKey()!.Properties.Single();
+        var versionProperty = entity.GetProperties().Single(p => p.IsConcurrencyToken && p.ValueGenerated == ValueGenerated.OnAddOrUpdate);
+        Column ColumnOf(IProperty p) => new(sql.DelimitIdentifier(p.GetColumnName(table)!), p.GetRelationalTypeMapping(), p.IsNullable, p.PropertyInfo!);
+        key = ColumnOf(keyProperty);
+        version = ColumnOf(versionProperty);
+        data = entity.GetProperties().Where(p => p != keyProperty && p != versionProperty).Select(ColumnOf).ToArray();
+
+        var name = sql.DelimitIdentifier(table.Name, table.Schema);
+        var columns = data.Prepend(key).ToArray();
+        InsertSql = $"INSERT INTO {name} ({string.Join(", ", columns.Select(c => c.Name))}) " +
+                    $"VALUES ({string.Join(", ", columns.Select((_, i) => $"${i + 1}"))}) ON CONFLICT DO NOTHING RETURNING {version.Name}";
+        UpdateSql = $"UPDATE {name} SET {string.Join(", ", data.Select((c, i) => $"{c.Name} = ${i + 2}"))} " +
+                    $"WHERE {key.Name} = $1 AND {version.Name} = ${data.Length + 2} RETURNING {version.Name}";
+        DeleteSql = $"DELETE FROM {name} WHERE {key.Name} = $1 AND {version.Name} = $2 RETURNING {version.Name}";
+    }
+
+    public string InsertSql { get; }
+    public string UpdateSql { get; }
+    public string DeleteSql { get; }
+
+    public NpgsqlBatchCommand Command(SagaWrite<TSaga> write)
+    {
+        var command = new NpgsqlBatchCommand(write.Kind switch
+        {
+            SagaWriteKind.Insert => InsertSql,
+            SagaWriteKind.Update => UpdateSql,
+            _ => DeleteSql,
+        });
+        command.Parameters.Add(key.Parameter(write.Saga));
+        if (write.Kind != SagaWriteKind.Delete)
+            foreach (var column in data)
+                command.Parameters.Add(column.Parameter(write.Saga));
+        if (write.Kind != SagaWriteKind.Insert)
+            command.Parameters.Add(version.Parameter(write.Saga));
+        return command;
+    }
+
+    /// <summary>The values a write would store, to tell whether an event changed anything.</summary>
+    public object?[] Snapshot(TSaga saga) => data.Select(c => c.Property.GetValue(saga)).ToArray();
+
+    public bool Changed(TSaga saga, object?[] snapshot)
+    {
+        for (var i = 0; i < data.Length; i++)
+            if (!Equals(data[i].Property.GetValue(saga), snapshot[i]))
+                return true;
+        return false;
+    }
+
+    public void SetVersion(TSaga saga, uint value) => version.Property.SetValue(saga, value);
+
+    sealed record Column(string Name, RelationalTypeMapping Mapping, bool Nullable, PropertyInfo Property)
+    {
+        public NpgsqlParameter Parameter(TSaga saga) =>
+            (NpgsqlParameter)Mapping.CreateParameter(ParameterFactory, "", Property.GetValue(saga), Nullable);
+    }
+}
+
+enum SagaWriteKind { Insert, Update, Delete }
+
+readonly record struct SagaWrite<TSaga>(SagaWriteKind Kind, TSaga Saga);
