@@ -115,6 +115,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
             }
         }, abort.Token);
 
+        var poll = new CompletionPoll(count);
         await using (measure ? new Progress(label, count, () => (submitted, succeeded)) : null)
         {
             while (true)
@@ -125,7 +126,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
                 _services.ThrowIfExited();
                 if (clock.Elapsed > TimeSpan.FromMinutes(8))
                     throw new TimeoutException($"{label}: only {succeeded} of {count} tasks succeeded ({failed} failed) within 8 minutes");
-                await Task.Delay(succeeded >= count * 0.95 ? 20 : 250, abort.Token);
+                await Task.Delay(poll.Next(succeeded + failed), abort.Token);
             }
         }
         var seconds = clock.Elapsed.TotalSeconds;

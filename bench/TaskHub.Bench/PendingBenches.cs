@@ -198,6 +198,7 @@ public static class HttpPathBench
         }, abort.Token);
 
         var label = measure ? PushPath : "(3a) warm-up";
+        var poll = new CompletionPoll(count);
         await using (measure ? new Progress(label, count, () => (submitted, succeeded)) : null)
         {
             while (true)
@@ -208,7 +209,7 @@ public static class HttpPathBench
                 system.ThrowIfExited();
                 if (clock.Elapsed > TimeSpan.FromMinutes(5))
                     throw new TimeoutException($"{label}: only {succeeded} of {count} tasks succeeded ({failed} failed) within 5 minutes");
-                await Task.Delay(succeeded >= count * 0.95 ? 20 : 250, abort.Token);
+                await Task.Delay(poll.Next(succeeded + failed), abort.Token);
             }
         }
         var seconds = clock.Elapsed.TotalSeconds;
