@@ -22,6 +22,7 @@ public sealed class SagaStore<TSaga, TDbContext> : IAsyncDisposable, IDisposable
     // Compiled per store: a compiled query is bound to the one model it first ran with.
     readonly Func<DbContext, Guid[], IAsyncEnumerable<TSaga>> loadMany =
         EF.CompileAsyncQuery((DbContext db, Guid[] ids) => db.Set<TSaga>().AsNoTracking().Where(x => ids.Contains(x.CorrelationId)));
+
     readonly IDbContextFactory<TDbContext> contexts;
     readonly OpportunisticBatcher<Guid, TSaga?> loads;
     readonly OpportunisticBatcher<SagaWrite<TSaga>, bool> writes;
