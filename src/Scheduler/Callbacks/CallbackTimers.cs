@@ -79,14 +79,7 @@ public sealed class CallbackTimers(
         command.Parameters.AddWithValue(Lease);
         command.Parameters.AddWithValue(Horizon(now));
         command.Parameters.AddWithValue(settings.BatchSize);
-        var taken = 0;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            Hold(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1));
-            taken++;
-        }
-        return taken;
+        return await HoldAllAsync(command, cancellationToken);
     }
 
     /// <summary>
@@ -100,14 +93,20 @@ public sealed class CallbackTimers(
             "SELECT callback_id, due_at FROM callback_fires WHERE settled_at IS NULL AND claimed_until < $1 ORDER BY claimed_until LIMIT $2");
         command.Parameters.AddWithValue(time.GetUtcNow());
         command.Parameters.AddWithValue(settings.BatchSize);
-        var lapsed = 0;
+        return await HoldAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>Holds each fire (callback id, due time) <paramref name="command"/> returns; returns how many.</summary>
+    async Task<int> HoldAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var count = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             Hold(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1));
-            lapsed++;
+            count++;
         }
-        return lapsed;
+        return count;
     }
 
     /// <summary>Publishes <see cref="FireCallback"/> for <paramref name="id"/> at <paramref name="dueAt"/>; the caller has claimed that fire.</summary>
