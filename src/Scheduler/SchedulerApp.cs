@@ -84,9 +84,8 @@ public static class SchedulerApp
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
 
-        // Each retried optimistic-concurrency conflict is logged by EF at Error level; the retry
-        // filter handles them, and MassTransit logs what is not retried.
-        builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Update", LogLevel.Critical);
+        // EF logs every failed command at Error level before its caller sees the exception; the
+        // callers (MassTransit's retry and fault handling, the sweeper's loop) log what they do not handle.
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Critical);
         return builder;
     }
