@@ -300,5 +300,4 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Contains("loopback", problem.GetProperty("errors").GetProperty("callee")[0].GetString());
     }
-
 }

@@ -483,7 +483,6 @@ public sealed class CronTaskTests : SystemTest
         Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("CronTaskBody", out _));
     }
 
-
     static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     static string FromBase64Url(string text)

@@ -94,5 +94,4 @@ public sealed class TimerClusterTests : SystemTest
         Assert.True(soon.FiredAt >= due);
         Assert.Equal(0, await System.CountAsync("SELECT count(*) FROM qrtz_triggers"));
     }
-
 }
