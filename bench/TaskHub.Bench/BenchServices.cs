@@ -66,7 +66,7 @@ public sealed class BenchServices : IAsyncDisposable
             Database = Database.TrimEnd(';') + ";" + _options.DbExtra;
         Db = NpgsqlDataSource.Create(_stack.WithDatabase(Name, maxPoolSize: 4));
         Directory.CreateDirectory(_logDirectory);
-        await WaitForConsumerAsync(TaskHubBus.TaskStateQueue, Start("Scheduler"), cancellationToken);
+        await WaitForConsumerAsync(TaskHubBus.TaskSubmitQueue, Start("Scheduler"), cancellationToken);
         await WaitForConsumerAsync(TaskQueue, Start("Worker"), cancellationToken);
     }
 

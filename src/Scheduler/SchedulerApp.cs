@@ -57,9 +57,10 @@ public static class SchedulerApp
             // task saga's endpoint has its own retry of concurrency conflicts.
             x.AddConfigureEndpointsCallback((_, name, endpoint) =>
             {
-                if (name != TaskStateDefinition.QueueName)
+                if (!TaskStateDefinition.IsSagaQueue(name))
                     endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000, 2000, 5000));
             });
+            // Its two endpoints are configured below, not by ConfigureEndpoints.
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
             x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();
@@ -76,7 +77,7 @@ public static class SchedulerApp
                 e.Name = "taskhub.callback-fire";
                 e.ConcurrentMessageLimit = 64;
             });
-        });
+        }, TaskStateDefinition.ConfigureEndpoints);
 
         // After the bus: hosted services stop in reverse order, so the timers stop firing (and give
         // back the fires they still hold) before the bus they publish on goes.

@@ -11,7 +11,7 @@ public sealed class SchedulerOptions
     [Range(1, 3600)]
     public int SweepIntervalSeconds { get; set; } = 1;
 
-    /// <summary>Messages the task saga endpoint handles at once.</summary>
+    /// <summary>Messages each of the task saga's two queues (submissions, reports) has handled at once.</summary>
     [Range(1, 1000)]
     public int SagaConcurrency { get; set; } = 32;
 }

@@ -71,8 +71,8 @@ public static class TaskHubBus
     /// <summary>The address tasks of a queue are sent to.</summary>
     public static Uri QueueAddress(string queue) => new($"queue:{queue}");
 
-    /// <summary>The Scheduler's queue of task state changes, where tasks are submitted.</summary>
-    public const string TaskStateQueue = "taskhub.task-state";
+    /// <summary>The Scheduler's queue where tasks are submitted.</summary>
+    public const string TaskSubmitQueue = "taskhub.task-submit";
 
     /// <summary>
     /// Submits a task to the Scheduler. A command, so sent to its queue rather than published: one
@@ -80,7 +80,7 @@ public static class TaskHubBus
     /// </summary>
     public static async Task SubmitTaskAsync(this ISendEndpointProvider endpoints, SubmitTask task, CancellationToken cancellationToken = default)
     {
-        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskStateQueue));
+        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskSubmitQueue));
         await endpoint.Send(task, cancellationToken);
     }
 }

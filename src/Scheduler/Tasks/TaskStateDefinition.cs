@@ -5,18 +5,44 @@ using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Scheduler.Tasks;
 
-/// <summary>The task saga's endpoint: conflicting updates of one task are retried, and messages the saga sends leave only after its state is saved.</summary>
+/// <summary>
+/// The task saga's two endpoints: conflicting updates of one task are retried, and messages the saga
+/// sends leave only after its state is saved.
+/// </summary>
 public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 {
-    public const string QueueName = TaskHubBus.TaskStateQueue;
+    /// <summary>Where tasks are submitted: only what is sent to it (<see cref="SubmitTask"/>).</summary>
+    public const string SubmitQueueName = TaskHubBus.TaskSubmitQueue;
+
+    /// <summary>
+    /// Where the reports on running tasks arrive: every event the saga consumes is bound here. It keeps
+    /// the name of the saga's one queue of earlier versions, so the bindings and messages already there
+    /// carry over, and a submission sent there by an older client is still taken.
+    /// </summary>
+    public const string EventsQueueName = "taskhub.task-state";
 
     readonly SchedulerOptions _options;
 
-    public TaskStateDefinition(IOptions<SchedulerOptions> options)
+    public TaskStateDefinition(IOptions<SchedulerOptions> options) => _options = options.Value;
+
+    /// <summary>
+    /// Reports on running tasks have a queue of their own so that they never wait behind a burst of
+    /// submissions: a finished task releases its group slot, fires its callback and is shown as done
+    /// while thousands of new tasks still queue. A report is then mostly taken as it arrives, which
+    /// RabbitMQ hands straight to the waiting consumer; one that waits in a long queue costs the
+    /// broker about twice the work.
+    /// </summary>
+    public static void ConfigureEndpoints(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator bus)
     {
-        _options = options.Value;
-        EndpointName = QueueName;
+        bus.ReceiveEndpoint(SubmitQueueName, e =>
+        {
+            e.ConfigureConsumeTopology = false;
+            context.ConfigureSaga<TaskState>(e);
+        });
+        bus.ReceiveEndpoint(EventsQueueName, e => context.ConfigureSaga<TaskState>(e));
     }
+
+    public static bool IsSagaQueue(string name) => name is SubmitQueueName or EventsQueueName;
 
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpoint, ISagaConfigurator<TaskState> saga, IRegistrationContext context)
     {

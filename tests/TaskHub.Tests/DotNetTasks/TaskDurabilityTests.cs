@@ -28,6 +28,44 @@ public sealed class TaskDurabilityTests : SystemTest
     }
 
     [Fact]
+    public async Task A_finished_task_is_recorded_before_a_backlog_of_submissions_is_taken_in()
+    {
+        var scheduler = await System.StartSchedulerAsync();
+        var worker = await System.StartWorkerAsync(_ => { });
+        var client = await System.StartClientAsync();
+        var id = await client.SendTaskAsync(TaskSignature.Create("Manual"), new SendTaskOptions(Queue: "nobody-listens"));
+        await System.WaitForStateAsync(id, "Waiting");
+
+        // While no Scheduler runs, a burst of submissions queues, and after it the task's report.
+        await System.StopAsync(scheduler);
+        const int burst = 3000;
+        await Task.WhenAll(Enumerable.Range(0, burst).Select(_ =>
+            client.SendTaskAsync(TaskSignature.Create("Manual"), new SendTaskOptions(Queue: "nobody-listens"))));
+        await System.Bus(worker).Publish(new TaskSucceeded(id, 1, "42", DateTimeOffset.UtcNow));
+
+        await System.StartSchedulerAsync();
+        await System.WaitForStateAsync(id, "Succeeded");
+        var takenIn = await System.CountAsync("SELECT count(*) FROM tasks") - 1;
+        Assert.True(takenIn < burst / 2, $"the report waited until {takenIn} of the {burst} submissions were taken in");
+        await TestSystem.EventuallyAsync(() => System.CountAsync("SELECT count(*) FROM tasks"), n => n == burst + 1,
+            TimeSpan.FromSeconds(60), "every submission of the burst to be taken in");
+    }
+
+    [Fact]
+    public async Task A_submission_sent_to_the_queue_of_earlier_versions_still_runs()
+    {
+        var scheduler = await System.StartSchedulerAsync();
+        await System.StartWorkerAsync(w => w.Register("Answer", () => 42));
+        // Before submissions had a queue of their own they went to the saga's one queue, which now takes the reports.
+        var endpoint = await System.Bus(scheduler).GetSendEndpoint(TaskHubBus.QueueAddress("taskhub.task-state"));
+        var id = NewId.NextGuid();
+        await endpoint.Send(new SubmitTask(id, TaskSignature.Create("Answer"), null, null, DateTimeOffset.UtcNow));
+
+        var row = await System.WaitForStateAsync(id, "Succeeded");
+        Assert.Equal("42", row!.Response);
+    }
+
+    [Fact]
     public async Task Result_is_readable_until_it_expires_then_gone()
     {
         await System.StartSchedulerAsync(("AsyncTask:ResultsExpireIn", "2"));
