@@ -34,6 +34,10 @@ public sealed class CronOptions : IValidatableObject
     [Range(10, 24 * 3600)]
     public int TokenLifetimeSeconds { get; set; } = 600;
 
+    /// <summary>Days a fire stays in a task's history; the Scheduler's sweep deletes older ones.</summary>
+    [Range(1, 3650)]
+    public int HistoryDays { get; set; } = 30;
+
     /// <summary>Fires delivered at once by one Scheduler.</summary>
     [Range(1, 1000)]
     public int DeliveryConcurrency { get; set; } = 32;

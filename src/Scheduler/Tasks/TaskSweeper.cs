@@ -4,18 +4,19 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
+using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Persistence;
 
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>
-/// Periodic housekeeping of the task table: deletes results past their expiry (and ended
-/// callbacks as old); fails running
-/// tasks past their deadline (an HTTP task its callee never confirmed, or one whose Worker went
-/// silent: a task must end, not hang); and re-opens group gates, so a dispatch that was missed
-/// only waits one sweep. Several Schedulers may sweep at once: deletes are idempotent, the saga
-/// ignores a second failure, and the gate locks each group while it decides.
+/// Periodic housekeeping of the task table: deletes results past their expiry (and ended callbacks
+/// as old, and fire histories past their keep time); fails running tasks past their deadline (an
+/// HTTP task its callee never confirmed, or one whose Worker went silent: a task must end, not
+/// hang); and re-opens group gates, so a dispatch that was missed only waits one sweep. Several
+/// Schedulers may sweep at once: deletes are idempotent, the saga ignores a second failure, and the
+/// gate locks each group while it decides.
 /// </summary>
 public sealed class TaskSweeper(
     IDbContextFactory<TaskHubDbContext> dbContexts,
@@ -24,6 +25,7 @@ public sealed class TaskSweeper(
     IBus bus,
     IOptions<SchedulerOptions> options,
     IOptions<AsyncTaskOptions> asyncTask,
+    IOptions<CronOptions> cron,
     TimeProvider time,
     ILogger<TaskSweeper> logger) : BackgroundService
 {
@@ -48,7 +50,9 @@ public sealed class TaskSweeper(
     /// <summary>
     /// Deletes results past their expiry with what hangs off them (callback deliveries and attempts,
     /// the finished group membership; hooks go by cascade), and <c>/callback/new</c> callbacks that
-    /// ended longer ago than results are kept, with their fires.
+    /// ended longer ago than results are kept, with their fires. Histories that grow while their
+    /// owner lives are cut too: a running interval's settled fires go as old as results, a scheduled
+    /// task's fires after <see cref="CronOptions.HistoryDays"/>.
     /// </summary>
     public async Task<int> DeleteExpiredResults(CancellationToken cancellationToken)
     {
@@ -66,18 +70,31 @@ public sealed class TaskSweeper(
                  fires AS (DELETE FROM callback_fires WHERE callback_id IN (SELECT id FROM ended))
             SELECT count(*) FROM ended
             """) { Parameters = { new NpgsqlParameter { Value = now.AddSeconds(-asyncTask.Value.ResultsExpireIn) } } });
-        long expired, ended;
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH settled AS (DELETE FROM callback_fires WHERE settled_at <= $1 RETURNING 1)
+            SELECT count(*) FROM settled
+            """) { Parameters = { new NpgsqlParameter { Value = now.AddSeconds(-asyncTask.Value.ResultsExpireIn) } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH old AS (DELETE FROM cron_task_fires WHERE fired_at < $1 RETURNING 1)
+            SELECT count(*) FROM old
+            """) { Parameters = { new NpgsqlParameter { Value = now.AddDays(-cron.Value.HistoryDays) } } });
+        var counts = new long[batch.BatchCommands.Count];
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            await reader.ReadAsync(cancellationToken);
-            expired = reader.GetInt64(0);
-            await reader.NextResultAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            ended = reader.GetInt64(0);
+            for (var i = 0; i < counts.Length; i++)
+            {
+                if (i > 0)
+                    await reader.NextResultAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                counts[i] = reader.GetInt64(0);
+            }
         }
-        if (expired + ended > 0)
-            logger.LogInformation("Deleted {Tasks} expired task results and {Callbacks} ended callbacks", expired, ended);
-        return (int)expired;
+        if (counts[0] + counts[1] > 0)
+            logger.LogInformation("Deleted {Tasks} expired task results and {Callbacks} ended callbacks", counts[0], counts[1]);
+        // A running interval or cron task sheds a fire at nearly every sweep: not worth a line each.
+        if (counts[2] + counts[3] > 0)
+            logger.LogDebug("Deleted {CallbackFires} old fires of running callbacks and {CronFires} old fires of scheduled tasks", counts[2], counts[3]);
+        return (int)counts[0];
     }
 
     public async Task<int> FailLostTasks(CancellationToken cancellationToken)

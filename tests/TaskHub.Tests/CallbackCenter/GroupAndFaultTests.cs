@@ -217,6 +217,22 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task A_running_interval_keeps_only_the_fires_younger_than_results_are_kept()
+    {
+        await StartTaskHubAsync(("AsyncTask:ResultsExpireIn", "2"));
+        var id = await PostAsync("/callback/new", new { }, ("callback", Peer.Url("/tick")), ("setInterval", "200"));
+
+        // Fired for twice as long as fires are kept: the early ones are gone, the newest stays.
+        await Peer.WaitForAsync("/tick", 20);
+        await TestSystem.EventuallyAsync(() => System.CountAsync($"SELECT min(fire)::bigint FROM callback_fires WHERE callback_id = '{id}'"),
+            first => first > 5, TimeSpan.FromSeconds(10), "the sweep to delete the first fires");
+        Assert.Equal(1, await System.CountAsync($"""
+            SELECT count(*) FROM callbacks c
+            WHERE c.id = '{id}' AND c.state = 'active' AND c.fired = (SELECT max(fire) FROM callback_fires WHERE callback_id = c.id)
+            """));
+    }
+
+    [Fact]
     public async Task A_timer_survives_a_scheduler_restart_and_fires_once_late()
     {
         var scheduler = await System.StartSchedulerAsync();

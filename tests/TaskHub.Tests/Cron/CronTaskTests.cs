@@ -300,6 +300,24 @@ public sealed class CronTaskTests : SystemTest
     }
 
     [Fact]
+    public async Task The_sweep_deletes_fires_older_than_the_history_keeps()
+    {
+        await StartSchedulerAsync();
+        await StartApiAsync();
+        var id = await CreateAsync(Body("/aged", count: 3));
+        await WaitForRequestsAsync("/aged", 3);
+        var tokens = _callee.On("/aged").Select(r => r.Token).ToList();
+
+        // Cron:HistoryDays is 30 by default: a fire made 31 days old goes, one made 29 days old stays.
+        const string age = "UPDATE cron_task_fires SET fired_at = fired_at - $2::interval WHERE token = $1";
+        Assert.Equal(1, await System.ExecuteAsync(age, Guid.Parse(tokens[0]), "31 days"));
+        Assert.Equal(1, await System.ExecuteAsync(age, Guid.Parse(tokens[1]), "29 days"));
+
+        var fires = await TestSystem.EventuallyAsync(() => FiresAsync(id), f => f.Count == 2, TimeSpan.FromSeconds(10), "the 31-day-old fire to be deleted");
+        Assert.Equal(tokens[1..].Order(), fires.Select(f => f.GetProperty("token").GetString()!).Order());
+    }
+
+    [Fact]
     public async Task Put_replaces_the_definition_and_the_next_fire_uses_it()
     {
         await StartSchedulerAsync();
