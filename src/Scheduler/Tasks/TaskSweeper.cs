@@ -57,6 +57,7 @@ public sealed class TaskSweeper(
     public async Task<int> DeleteExpiredResults(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var resultsSince = now.AddSeconds(-asyncTask.Value.ResultsExpireIn);
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH expired AS (DELETE FROM tasks WHERE expires_at <= $1 RETURNING id),
@@ -69,11 +70,11 @@ public sealed class TaskSweeper(
             WITH ended AS (DELETE FROM callbacks WHERE state <> 'active' AND updated_at <= $1 RETURNING id),
                  fires AS (DELETE FROM callback_fires WHERE callback_id IN (SELECT id FROM ended))
             SELECT count(*) FROM ended
-            """) { Parameters = { new NpgsqlParameter { Value = now.AddSeconds(-asyncTask.Value.ResultsExpireIn) } } });
+            """) { Parameters = { new NpgsqlParameter { Value = resultsSince } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH settled AS (DELETE FROM callback_fires WHERE settled_at <= $1 RETURNING 1)
             SELECT count(*) FROM settled
-            """) { Parameters = { new NpgsqlParameter { Value = now.AddSeconds(-asyncTask.Value.ResultsExpireIn) } } });
+            """) { Parameters = { new NpgsqlParameter { Value = resultsSince } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH old AS (DELETE FROM cron_task_fires WHERE fired_at < $1 RETURNING 1)
             SELECT count(*) FROM old
