@@ -21,6 +21,9 @@ sealed class SagaTable<TSaga> where TSaga : class, ISaga
     readonly Column key;
     readonly Column version;
     readonly Column[] data;
+    readonly string insertSql;
+    readonly string updateSql;
+    readonly string deleteSql;
 
     public SagaTable(DbContext db)
     {
@@ -38,24 +41,20 @@ sealed class SagaTable<TSaga> where TSaga : class, ISaga
 
         var name = sql.DelimitIdentifier(table.Name, table.Schema);
         var columns = data.Prepend(key).ToArray();
-        InsertSql = $"INSERT INTO {name} ({string.Join(", ", columns.Select(c => c.Name))}) " +
+        insertSql = $"INSERT INTO {name} ({string.Join(", ", columns.Select(c => c.Name))}) " +
                     $"VALUES ({string.Join(", ", columns.Select((_, i) => $"${i + 1}"))}) ON CONFLICT DO NOTHING RETURNING {version.Name}";
-        UpdateSql = $"UPDATE {name} SET {string.Join(", ", data.Select((c, i) => $"{c.Name} = ${i + 2}"))} " +
+        updateSql = $"UPDATE {name} SET {string.Join(", ", data.Select((c, i) => $"{c.Name} = ${i + 2}"))} " +
                     $"WHERE {key.Name} = $1 AND {version.Name} = ${data.Length + 2} RETURNING {version.Name}";
-        DeleteSql = $"DELETE FROM {name} WHERE {key.Name} = $1 AND {version.Name} = $2 RETURNING {version.Name}";
+        deleteSql = $"DELETE FROM {name} WHERE {key.Name} = $1 AND {version.Name} = $2 RETURNING {version.Name}";
     }
-
-    public string InsertSql { get; }
-    public string UpdateSql { get; }
-    public string DeleteSql { get; }
 
     public NpgsqlBatchCommand Command(SagaWrite<TSaga> write)
     {
         var command = new NpgsqlBatchCommand(write.Kind switch
         {
-            SagaWriteKind.Insert => InsertSql,
-            SagaWriteKind.Update => UpdateSql,
-            _ => DeleteSql,
+            SagaWriteKind.Insert => insertSql,
+            SagaWriteKind.Update => updateSql,
+            _ => deleteSql,
         });
         command.Parameters.Add(key.Parameter(write.Saga));
         if (write.Kind != SagaWriteKind.Delete)
