@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using TaskHub.Contracts.Transport;
 
@@ -91,18 +90,8 @@ public sealed class BenchServices : IAsyncDisposable
         return process;
     }
 
-    async Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (await _stack.ConsumersAsync(Name, queue) < 1)
-        {
-            if (process.HasExited)
-                throw new InvalidOperationException($"{process.Name} exited during start-up; its log {process.Log} ends:\n{process.LogTail()}");
-            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
-                throw new TimeoutException($"{process.Name} did not consume {queue} within 120 s; its log {process.Log} ends:\n{process.LogTail()}");
-            await Task.Delay(200, cancellationToken);
-        }
-    }
+    Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken) =>
+        process.WaitUntilReadyAsync($"consume {queue}", async () => await _stack.ConsumersAsync(Name, queue) >= 1, cancellationToken);
 
     public void ThrowIfExited()
     {

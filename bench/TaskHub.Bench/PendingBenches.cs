@@ -64,22 +64,16 @@ public sealed class ApiSystem : IAsyncDisposable
     {
         var api = _services.Start("Api", new Dictionary<string, string> { ["ASPNETCORE_URLS"] = BaseUrl.ToString().TrimEnd('/') });
         using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        await api.WaitUntilReadyAsync("answer /health", async () =>
         {
             try
             {
                 using var health = await http.GetAsync("/health", cancellationToken);
-                if (health.IsSuccessStatusCode) break;
+                return health.IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested) { }
-            if (api.HasExited)
-                throw new InvalidOperationException($"api exited during start-up; its log {api.Log} ends:\n{api.LogTail()}");
-            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
-                throw new TimeoutException($"api did not answer /health within 120 s; its log {api.Log} ends:\n{api.LogTail()}");
-            await Task.Delay(200, cancellationToken);
-        }
+            catch (HttpRequestException) { return false; }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested) { return false; }
+        }, cancellationToken);
     }
 
     static int FreePort()

@@ -47,6 +47,23 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public (double Rss, double Peak) Memory() => ProcStats.Memory(Pid);
 
+    /// <summary>
+    /// Polls <paramref name="ready"/> until it answers true; throws, with the log's tail, if the process
+    /// exits first or <paramref name="readiness"/> ("consume X", "answer /health") is not reached in 120 s.
+    /// </summary>
+    public async Task WaitUntilReadyAsync(string readiness, Func<Task<bool>> ready, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await ready())
+        {
+            if (HasExited)
+                throw new InvalidOperationException($"{Name} exited during start-up; its log {Log} ends:\n{LogTail()}");
+            if (deadline.Elapsed > TimeSpan.FromSeconds(120))
+                throw new TimeoutException($"{Name} did not {readiness} within 120 s; its log {Log} ends:\n{LogTail()}");
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
     public async Task StopAsync()
     {
         if (_process.HasExited) return;
