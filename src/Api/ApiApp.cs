@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -7,6 +6,7 @@ using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Cron;
 using TaskHub.Api.Definitions;
 using TaskHub.Api.Health;
+using TaskHub.Hosting.Health;
 using TaskHub.Api.PullQueue;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Client;
@@ -42,7 +42,8 @@ public static class ApiApp
         services.AddTaskDefinitionRoutes(builder.Configuration);
 
         services.AddTaskHubBus(x => x.AddTaskClient());
-        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+        services.AddTaskHubHealthChecks();
+        services.AddExceptionHandler<OutageExceptionHandler>();
         return builder;
     }
 
@@ -52,8 +53,8 @@ public static class ApiApp
         app.UseStatusCodePages();
         app.MapOpenApi("/docs/{documentName}.json");
         app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription();
-        // 200 only when every check (the bus's RabbitMQ connection, PostgreSQL) is healthy.
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResultStatusCodes = { [Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded] = 503 } });
+        // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.
+        app.MapTaskHubHealth();
         app.MapTaskEndpoints();
         app.MapDefinitionEndpoints();
         app.MapCronEndpoints();

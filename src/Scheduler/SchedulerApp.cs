@@ -10,6 +10,9 @@ using TaskHub.Scheduler.Callbacks;
 using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Hooks;
+using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting;
+using TaskHub.Hosting.Health;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Tasks;
@@ -36,6 +39,10 @@ public static class SchedulerApp
         services.AddHostedService<DatabaseMigrator>();
 
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<OutboxTable>();
+        services.AddSingleton<OutboxRelay>();
         services.AddOptions<GroupOptions>().Bind(builder.Configuration.GetSection(GroupOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<GroupGate>();
@@ -52,13 +59,12 @@ public static class SchedulerApp
 
         services.AddTaskHubBus(x =>
         {
-            // A transient failure (a dropped connection, a broken pooled connection) must not send a
-            // gate, callback, timer or hook message to the error queue: each is retried first. The
-            // task saga's endpoint has its own retry of concurrency conflicts.
+            // An outage of the database or the broker must not send a gate, callback, timer or hook
+            // message to the error queue: it is waited out. The task saga's endpoints configure their own.
             x.AddConfigureEndpointsCallback((_, name, endpoint) =>
             {
                 if (!TaskStateDefinition.IsSagaQueue(name))
-                    endpoint.UseMessageRetry(r => r.Intervals(100, 500, 1000, 2000, 5000));
+                    endpoint.UseMessageRetry(TransientFaults.WaitOut);
             });
             // Its two endpoints are configured below, not by ConfigureEndpoints.
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
@@ -82,8 +88,10 @@ public static class SchedulerApp
         // After the bus: hosted services stop in reverse order, so the timers stop firing (and give
         // back the fires they still hold) before the bus they publish on goes.
         services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
+        services.AddTaskHubHealthEndpoint(builder.Configuration);
 
         // EF logs every failed command at Error level before its caller sees the exception; the
         // callers (MassTransit's retry and fault handling, the sweeper's loop) log what they do not handle.

@@ -1,4 +1,7 @@
 using MassTransit;
+using Npgsql;
+using TaskHub.Hosting;
+using TaskHub.Hosting.Health;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
@@ -59,6 +62,9 @@ public static class WorkerApp
             SampleTaskHooks.Register(worker.Handlers);
         }
         services.AddSingleton(worker.Handlers);
+        services.TryAddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.AddSingleton<TaskFence>();
+        services.AddTaskHubHealthEndpoint(builder.Configuration);
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);
 
@@ -79,10 +85,10 @@ public static class WorkerApp
                     {
                         e.ConcurrentMessageLimit = limit;
                         e.PrefetchCount = Math.Max(16, limit * 2);
-                        // Handler failures are the consumer's own retries; this only covers the
-                        // infrastructure (a publish that failed). Past it the message goes to the
-                        // error queue and the Fault fails the task.
-                        e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
+                        // Handler failures are the consumer's own retries; this covers the infrastructure
+                        // (a report that could not be published, the fence's read): an outage is waited
+                        // out. Anything else goes to the error queue and the Fault fails the task.
+                        e.UseMessageRetry(TransientFaults.WaitOut);
                         e.ConfigureConsumer<ExecuteTaskConsumer>(context);
                     });
                 }
@@ -93,7 +99,7 @@ public static class WorkerApp
                         // Calls wait on remote callees, not on this CPU.
                         e.ConcurrentMessageLimit = http.HttpConcurrency;
                         e.PrefetchCount = Math.Max(16, http.HttpConcurrency * 2);
-                        e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
+                        e.UseMessageRetry(TransientFaults.WaitOut);
                         e.ConfigureConsumer<CallCalleeConsumer>(context);
                     });
                 cfg.ConfigureTaskDefinitionEndpoints(context);

@@ -49,9 +49,18 @@ public static class TaskNewEndpoints
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
         var completion = $"{api.Value.BaseUrlFor(request)}/task/end/{id}";
-        await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
-            new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-            new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), cancellationToken);
+        try
+        {
+            await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
+                new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
+                new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), cancellationToken);
+        }
+        catch (Exception) when (groupName is not null)
+        {
+            // Not taken (the caller gets 503): the place must not hold the group's line until it is abandoned.
+            await GiveUpPlaceInGroup(database, id);
+            throw;
+        }
         return TypedResults.Ok(new CenterReply(true, id.ToString()));
     }
 
@@ -64,6 +73,20 @@ public static class TaskNewEndpoints
         command.Parameters.AddWithValue(group);
         command.Parameters.AddWithValue(now);
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task GiveUpPlaceInGroup(NpgsqlDataSource database, Guid id)
+    {
+        try
+        {
+            await using var command = database.CreateCommand("DELETE FROM group_members WHERE task_id = $1 AND NOT ready");
+            command.Parameters.AddWithValue(id);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException)
+        {
+            // The database is away too: the gate steps over the place once it is abandoned.
+        }
     }
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(

@@ -106,11 +106,7 @@ public sealed class CronTaskFiredConsumerDefinition : ConsumerDefinition<CronTas
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<CronTaskFiredConsumer> consumer,
         IRegistrationContext context)
     {
-        endpoint.UseMessageRetry(r =>
-        {
-            r.Handle<NpgsqlException>(e => e.IsTransient);
-            r.Intervals(100, 500, 1000, 2000);
-        });
+        // Outages are waited out by the retry every Scheduler endpoint has (SchedulerApp).
         endpoint.ConcurrentMessageLimit = _options.DeliveryConcurrency;
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.DeliveryConcurrency * 2;

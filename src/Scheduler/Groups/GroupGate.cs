@@ -1,9 +1,9 @@
 using System.Text.Json;
-using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Groups;
 
@@ -12,7 +12,8 @@ namespace TaskHub.Scheduler.Groups;
 /// agrees: a group's row is locked while one of them decides which waiting tasks may start,
 /// in submission order, up to the group's limit.
 /// </summary>
-public sealed class GroupGate(NpgsqlDataSource database, IOptionsMonitor<GroupOptions> options, TimeProvider time, ILogger<GroupGate> logger)
+public sealed class GroupGate(
+    NpgsqlDataSource database, OutboxTable outbox, OutboxRelay relay, IOptionsMonitor<GroupOptions> options, TimeProvider time, ILogger<GroupGate> logger)
 {
     /// <summary>The message a member sends when its turn comes.</summary>
     sealed record Dispatch(string Queue, ExecuteTask? Execute, CallCallee? Call);
@@ -42,11 +43,11 @@ public sealed class GroupGate(NpgsqlDataSource database, IOptionsMonitor<GroupOp
     }
 
     /// <summary>
-    /// Starts as many of the group's waiting tasks as it has free slots. The work is sent
-    /// before the transaction commits: if the commit fails the task is sent again later
-    /// (at least once), never lost with its slot taken.
+    /// Starts as many of the group's waiting tasks as it has free slots. Their work messages go into the
+    /// outbox in the transaction that marks them running, and are relayed once it committed: a task
+    /// never holds a slot without its work on the way, nor is its work sent twice by a commit that failed.
     /// </summary>
-    public async Task<int> DispatchAsync(string group, ISendEndpointProvider send, CancellationToken cancellationToken)
+    public async Task<int> DispatchAsync(string group, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -73,10 +74,10 @@ public sealed class GroupGate(NpgsqlDataSource database, IOptionsMonitor<GroupOp
 
         var now = time.GetUtcNow();
         var abandonBefore = now - TimeSpan.FromSeconds(options.CurrentValue.AbandonUnsubmittedAfterSeconds);
-        var started = 0;
+        var started = new List<OutboxMessage>();
         foreach (var member in waiting)
         {
-            if (started == free)
+            if (started.Count == free)
                 break;
             if (!member.Ready)
             {
@@ -87,16 +88,13 @@ public sealed class GroupGate(NpgsqlDataSource database, IOptionsMonitor<GroupOp
                 continue;
             }
             var dispatch = JsonSerializer.Deserialize<Dispatch>(member.Dispatch!)!;
-            var endpoint = await send.GetSendEndpoint(TaskHubBus.QueueAddress(dispatch.Queue));
-            if (dispatch.Call is not null)
-                await endpoint.Send(dispatch.Call, cancellationToken);
-            else
-                await endpoint.Send(dispatch.Execute!, cancellationToken);
+            started.Add(OutboxMessage.Send(TaskHubBus.QueueAddress(dispatch.Queue), (object?)dispatch.Call ?? dispatch.Execute!));
             await Execute(connection, "UPDATE group_members SET state = 'running', dispatched_at = $2 WHERE task_id = $1", member.TaskId, now);
-            started++;
         }
+        await outbox.InsertAsync(connection, transaction, started, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return started;
+        await relay.SendCommittedAsync(started);
+        return started.Count;
     }
 
     static NpgsqlBatchCommand Command(string sql, params object[] values)

@@ -9,12 +9,12 @@ public sealed class GroupGateConsumer(GroupGate gate) : IConsumer<EnqueueInGroup
     public async Task Consume(ConsumeContext<EnqueueInGroup> context)
     {
         await gate.EnqueueAsync(context.Message, context.CancellationToken);
-        await gate.DispatchAsync(context.Message.Group, context, context.CancellationToken);
+        await gate.DispatchAsync(context.Message.Group, context.CancellationToken);
     }
 
     public async Task Consume(ConsumeContext<ReleaseGroupSlot> context)
     {
         await gate.ReleaseAsync(context.Message.TaskId, context.CancellationToken);
-        await gate.DispatchAsync(context.Message.Group, context, context.CancellationToken);
+        await gate.DispatchAsync(context.Message.Group, context.CancellationToken);
     }
 }

@@ -2,12 +2,14 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>
-/// The task saga's two endpoints: conflicting updates of one task are retried, and messages the saga
-/// sends leave only after its state is saved.
+/// The task saga's two endpoints: outages are waited out, conflicting updates of one task are retried, and
+/// messages the saga sends are written with its state (the outbox) and leave once that committed.
 /// </summary>
 public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 {
@@ -46,25 +48,33 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 
     protected override void ConfigureSaga(IReceiveEndpointConfigurator endpoint, ISagaConfigurator<TaskState> saga, IRegistrationContext context)
     {
+        // Outer: the database or broker being away is waited out. Inner: a lost race for a row is replayed at once.
+        endpoint.UseMessageRetry(TransientFaults.WaitOut);
         endpoint.UseMessageRetry(r =>
         {
             r.Handle<ConcurrencyException>();
             r.Intervals(5, 10, 20, 50, 100, 100, 200, 200, 500, 500, 1000, 1000);
         });
-        endpoint.UseInMemoryOutbox(context);
         endpoint.ConcurrentMessageLimit = _options.SagaConcurrency;
         // One task's events are handled one after the other (different tasks still in parallel): a fast
         // task's TaskStarted and TaskSucceeded arrive together and would otherwise race for the same row,
-        // each lost race costing an exception, a logged warning and a retry.
+        // each lost race costing an exception, a logged warning and a retry. Then the outbox: what a
+        // transition sends is written with the task's row and relayed once that committed.
         var partition = endpoint.CreatePartitioner(_options.SagaConcurrency);
-        saga.Message<SubmitTask>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<TaskStarted>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<TaskProgressed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<TaskAttemptFailed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<TaskSucceeded>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<TaskFailed>(m => m.UsePartitioner(partition, c => c.Message.TaskId));
-        saga.Message<Fault<ExecuteTask>>(m => m.UsePartitioner(partition, c => c.Message.Message.TaskId));
-        saga.Message<Fault<CallCallee>>(m => m.UsePartitioner(partition, c => c.Message.Message.TaskId));
+        var relay = context.GetRequiredService<OutboxRelay>();
+        void Route<T>(Func<ConsumeContext<T>, Guid> taskId) where T : class => saga.Message<T>(m =>
+        {
+            m.UsePartitioner(partition, taskId);
+            m.UseFilter(new OutboxFilter<T>(relay));
+        });
+        Route<SubmitTask>(c => c.Message.TaskId);
+        Route<TaskStarted>(c => c.Message.TaskId);
+        Route<TaskProgressed>(c => c.Message.TaskId);
+        Route<TaskAttemptFailed>(c => c.Message.TaskId);
+        Route<TaskSucceeded>(c => c.Message.TaskId);
+        Route<TaskFailed>(c => c.Message.TaskId);
+        Route<Fault<ExecuteTask>>(c => c.Message.Message.TaskId);
+        Route<Fault<CallCallee>>(c => c.Message.Message.TaskId);
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.SagaConcurrency * 4;
     }

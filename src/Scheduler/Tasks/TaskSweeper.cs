@@ -122,6 +122,6 @@ public sealed class TaskSweeper(
         var waiting = await db.Database.SqlQueryRaw<string>(
             "SELECT DISTINCT group_name AS \"Value\" FROM group_members WHERE state = 'waiting'").ToListAsync(cancellationToken);
         foreach (var group in waiting)
-            await groups.DispatchAsync(group, bus, cancellationToken);
+            await groups.DispatchAsync(group, cancellationToken);
     }
 }

@@ -16,12 +16,15 @@ public sealed class ExecuteTaskConsumer(
     IOptions<AsyncTaskOptions> options,
     IOptions<WorkerOptions> workerOptions,
     IServiceScopeFactory scopes,
+    TaskFence fence,
     TimeProvider time,
     ILogger<ExecuteTaskConsumer> logger) : IConsumer<ExecuteTask>
 {
     public async Task Consume(ConsumeContext<ExecuteTask> context)
     {
         var task = context.Message;
+        if (!await fence.MayRunAsync(context, task.TaskId))
+            return;
         var name = task.Signature.Name;
         if (!handlers.TryGet(name, out var handler))
         {

@@ -20,6 +20,7 @@ namespace TaskHub.Worker.HttpCallee;
 public sealed class CallCalleeConsumer(
     IHttpClientFactory clients,
     IOptions<AsyncTaskOptions> options,
+    TaskFence fence,
     TimeProvider time,
     ILogger<CallCalleeConsumer> logger) : IConsumer<CallCallee>
 {
@@ -28,6 +29,8 @@ public sealed class CallCalleeConsumer(
     public async Task Consume(ConsumeContext<CallCallee> context)
     {
         var call = context.Message;
+        if (!await fence.MayRunAsync(context, call.TaskId))
+            return;
         var settings = options.Value;
         settings.Tasks.TryGetValue(PolicyName, out var configured);
         var policy = AttemptPolicy.Resolve(call.Policy, configured, null, settings);

@@ -1,6 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Messages;
+using TaskHub.Scheduler.Outbox;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Tasks;
@@ -15,18 +18,22 @@ namespace TaskHub.Tests.DotNetTasks;
 public sealed class SagaStoreTests : SystemTest
 {
     SagaStore<TaskState, TaskHubDbContext> store = null!;
+    NpgsqlDataSource database = null!;
 
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         var options = new DbContextOptionsBuilder<TaskHubDbContext>();
         TaskHubDbContext.Configure(options, System.Database);
-        store = new SagaStore<TaskState, TaskHubDbContext>(new PooledDbContextFactory<TaskHubDbContext>(options.Options));
+        database = NpgsqlDataSource.Create(System.Database);
+        store = new SagaStore<TaskState, TaskHubDbContext>(new PooledDbContextFactory<TaskHubDbContext>(options.Options),
+            new OutboxTable(database, Options.Create(new OutboxOptions()), TimeProvider.System));
     }
 
     public override async Task DisposeAsync()
     {
         await store.DisposeAsync();
+        await database.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         await base.DisposeAsync();
     }
@@ -38,7 +45,7 @@ public sealed class SagaStoreTests : SystemTest
     public async Task Concurrent_inserts_and_loads_each_get_their_own_row()
     {
         var tasks = Enumerable.Range(0, 200).Select(i => NewTask($"task-{i}")).ToArray();
-        Assert.All(await Task.WhenAll(tasks.Select(store.InsertAsync)), Assert.True);
+        Assert.All(await Task.WhenAll(tasks.Select(t => store.InsertAsync(t))), Assert.True);
         Assert.Equal(200, await System.CountAsync("SELECT count(*) FROM tasks"));
 
         // Asked together: every task, one of them three times, and an id that does not exist.
@@ -100,12 +107,41 @@ public sealed class SagaStoreTests : SystemTest
         var bad = NewTask();
         bad.CurrentState = new string('x', 100);
 
-        var writes = good.Take(25).Select(store.InsertAsync).Append(store.InsertAsync(bad)).Concat(good.Skip(25).Select(store.InsertAsync)).ToArray();
+        var writes = good.Take(25).Select(t => store.InsertAsync(t)).Append(store.InsertAsync(bad)).Concat(good.Skip(25).Select(t => store.InsertAsync(t))).ToArray();
         var failure = await Assert.ThrowsAsync<PostgresException>(() => writes[25]);
 
         Assert.Equal(PostgresErrorCodes.StringDataRightTruncation, failure.SqlState);
         Assert.All(await Task.WhenAll(writes.Where((_, i) => i != 25)), Assert.True);
         Assert.Equal(50, await System.CountAsync("SELECT count(*) FROM tasks"));
         Assert.Equal(0u, bad.Version);
+    }
+
+    [Fact]
+    public async Task Outbox_messages_are_written_with_their_row_and_not_at_all_when_the_write_loses_its_race()
+    {
+        var task = NewTask();
+        var first = OutboxMessage.Publish(new ReleaseGroupSlot(task.CorrelationId, "g"));
+        Assert.True(await store.InsertAsync(task, [first]));
+        Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM outbox_messages WHERE id = '{first.Id}'"));
+
+        // Two updates from the same loaded version: the second loses, and its message is not written.
+        var stale = (await store.LoadAsync(task.CorrelationId))!;
+        task.CurrentState = "Running";
+        var won = OutboxMessage.Send(new Uri("queue:q"), new ExecuteTask(task.CorrelationId, new("Noop", []), null));
+        Assert.True(await store.UpdateAsync(task, [won]));
+        stale.CurrentState = "Succeeded";
+        var lost = OutboxMessage.Publish(new ReleaseGroupSlot(task.CorrelationId, "g"));
+        Assert.False(await store.UpdateAsync(stale, [lost]));
+
+        Assert.Equal(2, await System.CountAsync("SELECT count(*) FROM outbox_messages"));
+        Assert.Equal(0, await System.CountAsync($"SELECT count(*) FROM outbox_messages WHERE id = '{lost.Id}'"));
+        // What was written reads back as the message that was staged.
+        await using var read = database.CreateCommand("SELECT destination, message_type, body FROM outbox_messages WHERE id = $1");
+        read.Parameters.AddWithValue(won.Id);
+        await using var row = await read.ExecuteReaderAsync();
+        Assert.True(await row.ReadAsync());
+        var back = OutboxMessage.Read(won.Id, row.GetString(0), row.GetString(1), row.GetString(2));
+        Assert.Equal(new Uri("queue:q"), back.Destination);
+        Assert.Equal(task.CorrelationId, Assert.IsType<ExecuteTask>(back.Message).TaskId);
     }
 }

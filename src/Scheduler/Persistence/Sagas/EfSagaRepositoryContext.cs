@@ -2,6 +2,7 @@ using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
@@ -62,23 +63,33 @@ sealed class EfSagaRepositoryContext<TSaga, TMessage, TDbContext> :
     /// </summary>
     public async Task Save(SagaConsumeContext<TSaga> context)
     {
-        if (!await store.InsertAsync(context.Saga))
+        var staged = Staged();
+        if (!await store.InsertAsync(context.Saga, staged?.Messages))
             throw new ConcurrencyException($"{typeof(TSaga).Name} inserted concurrently", typeof(TSaga), context.Saga.CorrelationId);
+        staged?.MarkWritten();
     }
 
     public async Task Update(SagaConsumeContext<TSaga> context)
     {
+        // Nothing to write: staged messages, if any, are sent by the outbox filter as they are.
         if (loaded.TryGetValue(context.Saga.CorrelationId, out var before) && !store.Table.Changed(context.Saga, before))
             return;
-        if (!await store.UpdateAsync(context.Saga))
+        var staged = Staged();
+        if (!await store.UpdateAsync(context.Saga, staged?.Messages))
             throw new ConcurrencyException($"{typeof(TSaga).Name} changed concurrently", typeof(TSaga), context.Saga.CorrelationId);
+        staged?.MarkWritten();
     }
 
     public async Task Delete(SagaConsumeContext<TSaga> context)
     {
-        if (!await store.DeleteAsync(context.Saga))
+        var staged = Staged();
+        if (!await store.DeleteAsync(context.Saga, staged?.Messages))
             throw new ConcurrencyException($"{typeof(TSaga).Name} changed concurrently", typeof(TSaga), context.Saga.CorrelationId);
+        staged?.MarkWritten();
     }
+
+    /// <summary>What the behaviour sent and published, when the endpoint has the outbox (<see cref="OutboxFilter{T}"/>).</summary>
+    StagedMessages? Staged() => consumeContext.TryGetPayload<IStagingContext>(out var staging) ? staging.Staged : null;
 
     public Task Discard(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
 

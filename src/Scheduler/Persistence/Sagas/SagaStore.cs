@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
@@ -24,12 +25,14 @@ public sealed class SagaStore<TSaga, TDbContext> : IAsyncDisposable, IDisposable
         EF.CompileAsyncQuery((DbContext db, Guid[] ids) => db.Set<TSaga>().AsNoTracking().Where(x => ids.Contains(x.CorrelationId)));
 
     readonly IDbContextFactory<TDbContext> contexts;
+    readonly OutboxTable outbox;
     readonly OpportunisticBatcher<Guid, TSaga?> loads;
     readonly OpportunisticBatcher<SagaWrite<TSaga>, bool> writes;
 
-    public SagaStore(IDbContextFactory<TDbContext> contexts)
+    public SagaStore(IDbContextFactory<TDbContext> contexts, OutboxTable outbox)
     {
         this.contexts = contexts;
+        this.outbox = outbox;
         using (var db = contexts.CreateDbContext())
             Table = new SagaTable<TSaga>(db);
         loads = new OpportunisticBatcher<Guid, TSaga?>(LoadBatchAsync, MaxBatch, ConcurrentFlushes);
@@ -41,14 +44,14 @@ public sealed class SagaStore<TSaga, TDbContext> : IAsyncDisposable, IDisposable
     /// <summary>A fresh, untracked copy of the row, or null.</summary>
     public Task<TSaga?> LoadAsync(Guid correlationId) => loads.RunAsync(correlationId);
 
-    /// <summary>False when the row exists already.</summary>
-    public Task<bool> InsertAsync(TSaga saga) => writes.RunAsync(new(SagaWriteKind.Insert, saga));
+    /// <summary>False when the row exists already. <paramref name="messages"/> are written with the row, or not at all.</summary>
+    public Task<bool> InsertAsync(TSaga saga, IReadOnlyList<OutboxMessage>? messages = null) => writes.RunAsync(new(SagaWriteKind.Insert, saga, messages));
 
     /// <summary>False when the row changed (or went) since <paramref name="saga"/> was loaded.</summary>
-    public Task<bool> UpdateAsync(TSaga saga) => writes.RunAsync(new(SagaWriteKind.Update, saga));
+    public Task<bool> UpdateAsync(TSaga saga, IReadOnlyList<OutboxMessage>? messages = null) => writes.RunAsync(new(SagaWriteKind.Update, saga, messages));
 
     /// <inheritdoc cref="UpdateAsync"/>
-    public Task<bool> DeleteAsync(TSaga saga) => writes.RunAsync(new(SagaWriteKind.Delete, saga));
+    public Task<bool> DeleteAsync(TSaga saga, IReadOnlyList<OutboxMessage>? messages = null) => writes.RunAsync(new(SagaWriteKind.Delete, saga, messages));
 
     async Task<TSaga?[]> LoadBatchAsync(IReadOnlyList<Guid> ids)
     {
@@ -71,7 +74,7 @@ public sealed class SagaStore<TSaga, TDbContext> : IAsyncDisposable, IDisposable
         // One batch is one implicit transaction: all of it commits, or none (and each write is then retried alone).
         await using var command = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection());
         foreach (var write in batch)
-            command.BatchCommands.Add(Table.Command(write));
+            command.BatchCommands.Add(Table.Command(write, outbox));
 
         var versions = new uint?[batch.Count];
         await using (var reader = await command.ExecuteReaderAsync())

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
@@ -48,20 +49,32 @@ sealed class SagaTable<TSaga> where TSaga : class, ISaga
         deleteSql = $"DELETE FROM {name} WHERE {key.Name} = $1 AND {version.Name} = $2 RETURNING {version.Name}";
     }
 
-    public NpgsqlBatchCommand Command(SagaWrite<TSaga> write)
+    /// <summary>
+    /// The write's statement. With outbox messages it becomes one statement that writes the row and,
+    /// only when that write went through, the messages: a lost race writes neither.
+    /// </summary>
+    public NpgsqlBatchCommand Command(SagaWrite<TSaga> write, OutboxTable outbox)
     {
-        var command = new NpgsqlBatchCommand(write.Kind switch
+        var sql = write.Kind switch
         {
             SagaWriteKind.Insert => insertSql,
             SagaWriteKind.Update => updateSql,
             _ => deleteSql,
-        });
+        };
+        var command = new NpgsqlBatchCommand();
         command.Parameters.Add(key.Parameter(write.Saga));
         if (write.Kind != SagaWriteKind.Delete)
             foreach (var column in data)
                 command.Parameters.Add(column.Parameter(write.Saga));
         if (write.Kind != SagaWriteKind.Insert)
             command.Parameters.Add(version.Parameter(write.Saga));
+        if (write.Messages is { Count: > 0 } messages)
+        {
+            var (insert, parameters) = outbox.Insert(messages, command.Parameters.Count + 1, onlyIfRowsIn: "written");
+            command.Parameters.AddRange(parameters);
+            sql = $"WITH written AS ({sql}), staged AS ({insert}) SELECT {version.Name} FROM written";
+        }
+        command.CommandText = sql;
         return command;
     }
 
@@ -87,4 +100,5 @@ sealed class SagaTable<TSaga> where TSaga : class, ISaga
 
 enum SagaWriteKind { Insert, Update, Delete }
 
-readonly record struct SagaWrite<TSaga>(SagaWriteKind Kind, TSaga Saga);
+/// <summary>One row to write, with the outbox messages that must follow it (none: null).</summary>
+readonly record struct SagaWrite<TSaga>(SagaWriteKind Kind, TSaga Saga, IReadOnlyList<OutboxMessage>? Messages = null);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
-namespace TaskHub.Api.Health;
+namespace TaskHub.Hosting.Health;
 
 public sealed class PostgresHealthCheck(NpgsqlDataSource database) : IHealthCheck
 {
@@ -9,8 +9,10 @@ public sealed class PostgresHealthCheck(NpgsqlDataSource database) : IHealthChec
     {
         try
         {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
             await using var command = database.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancellationToken);
+            await command.ExecuteScalarAsync(timeout.Token);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex)

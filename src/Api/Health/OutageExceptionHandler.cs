@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Diagnostics;
+using TaskHub.Hosting;
+
+namespace TaskHub.Api.Health;
+
+/// <summary>
+/// A request that met an outage of the broker or the database was not taken: 503 ProblemDetails with
+/// <c>Retry-After</c>, so the caller knows to send it again (a 500 would say TaskHub is broken).
+/// </summary>
+public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILogger<OutageExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!TransientFaults.IsTransient(exception) || context.Response.HasStarted)
+            return false;
+        logger.LogWarning("{Method} {Path} not taken: {Error}", context.Request.Method, context.Request.Path, exception.Message);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "1";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "TaskHub cannot take the request now",
+                Detail = "The broker or the database is not reachable; nothing was created. Send the request again.",
+            },
+        });
+    }
+}

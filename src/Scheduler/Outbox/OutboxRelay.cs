@@ -1,0 +1,137 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Transport;
+using TaskHub.Scheduler.Persistence.Sagas;
+
+namespace TaskHub.Scheduler.Outbox;
+
+/// <summary>
+/// Sends what the outbox holds. A Scheduler sends the messages of its own state changes as soon as they
+/// commit and deletes them once the broker confirmed them; whatever did not go then (the broker was down,
+/// the Scheduler died) stays in <c>outbox_messages</c>, and once its lease lapses any Scheduler's poll
+/// sends it again, marked <see cref="TaskHubHeaders.Resent"/>. So every message that must follow a
+/// state change goes at least once; a message sent and then sent again by a poll (the delete was lost)
+/// reaches consumers that already drop what they have done.
+/// </summary>
+public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxRelay> logger)
+    : BackgroundService, IAsyncDisposable
+{
+    readonly OutboxOptions settings = options.Value;
+    // Resolved at the first send: the saga's endpoints take the relay while the bus itself is being built.
+    IBus Bus => field ??= services.GetRequiredService<IBus>();
+    // Deletes of many messages share a round trip; nobody waits for them (a lost one costs a resend).
+    readonly OpportunisticBatcher<Guid, bool> deletes = new(table.DeleteAsync, maxBatch: 1000, concurrentFlushes: 1);
+
+    static readonly IPipe<SendContext> MarkResent = Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true"));
+    static readonly IPipe<PublishContext> MarkResentPublish = Pipe.Execute<PublishContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true"));
+
+    /// <summary>
+    /// Sends messages whose state change has just committed. Never throws: the state is saved, so a
+    /// message that cannot go now is the poll's to send once its lease lapses.
+    /// </summary>
+    public async Task SendCommittedAsync(IReadOnlyList<OutboxMessage> messages)
+    {
+        // Bounded by the lease: past it a poll may send the same messages.
+        using var timeout = new CancellationTokenSource(settings.Lease, time);
+        foreach (var id in await SendAllAsync(messages, resent: false, timeout.Token))
+            _ = ForgetAsync(id);
+    }
+
+    async Task ForgetAsync(Guid id)
+    {
+        try
+        {
+            await deletes.RunAsync(id);
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Outbox message {Id} was sent but not deleted; a poll sends it again", id);
+        }
+    }
+
+    /// <summary>The ids of those sent; the others are logged and left for a poll.</summary>
+    async Task<List<Guid>> SendAllAsync(IEnumerable<OutboxMessage> messages, bool resent, CancellationToken cancellationToken)
+    {
+        var outcomes = await Task.WhenAll(messages.Select(async m =>
+        {
+            try
+            {
+                await SendAsync(m, resent, cancellationToken);
+                return (Guid?)m.Id;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning("Outbox message {Id} ({Type}) could not be sent now ({Error}); it is sent again after its lease",
+                    m.Id, m.MessageType.Name, ex.Message);
+                return null;
+            }
+        }));
+        return [.. outcomes.OfType<Guid>()];
+    }
+
+    async Task SendAsync(OutboxMessage message, bool resent, CancellationToken cancellationToken)
+    {
+        if (message.Destination is null)
+        {
+            await Bus.Publish(message.Message, message.MessageType, resent ? MarkResentPublish : Pipe.Empty<PublishContext>(), cancellationToken);
+            return;
+        }
+        var endpoint = await Bus.GetSendEndpoint(message.Destination);
+        await endpoint.Send(message.Message, message.MessageType, resent ? MarkResent : Pipe.Empty<SendContext>(), cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await ResendLapsedAsync(stoppingToken) == settings.BatchSize) { }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Could not look for unsent outbox messages ({Error}); trying again in {Interval}", ex.Message, settings.PollInterval);
+            }
+            await Task.Delay(settings.PollInterval, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Sends again the messages whose lease lapsed; returns how many it took up.</summary>
+    public async Task<int> ResendLapsedAsync(CancellationToken cancellationToken)
+    {
+        var rows = await table.ClaimLapsedAsync(cancellationToken);
+        if (rows.Count == 0)
+            return 0;
+        var messages = new List<OutboxMessage>(rows.Count);
+        var unreadable = new List<Guid>();
+        foreach (var (id, destination, type, body) in rows)
+        {
+            try
+            {
+                messages.Add(OutboxMessage.Read(id, destination, type, body));
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Outbox message {Id} of type {Type} cannot be read; it is set aside", id, type);
+                unreadable.Add(id);
+            }
+        }
+        if (unreadable.Count > 0)
+            await table.SetAsideAsync(unreadable, cancellationToken);
+        var sent = await SendAllAsync(messages, resent: true, cancellationToken);
+        if (sent.Count > 0)
+        {
+            await table.DeleteAsync(sent);
+            logger.LogInformation("Sent {Count} outbox messages left unsent by a fault", sent.Count);
+        }
+        return rows.Count;
+    }
+
+    public async ValueTask DisposeAsync() => await deletes.DisposeAsync();
+
+    public override void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,32 @@
+namespace TaskHub.Scheduler.Outbox;
+
+/// <summary>
+/// What one consumed message sends and publishes, held back until its state change is written. The
+/// saga repository writes them in the state's own statement and marks them <see cref="Written"/>;
+/// the <see cref="OutboxFilter{T}"/> then hands them to the relay.
+/// </summary>
+public sealed class StagedMessages
+{
+    readonly List<OutboxMessage> messages = [];
+    readonly Lock gate = new();
+
+    public IReadOnlyList<OutboxMessage> Messages
+    {
+        get { lock (gate) return [.. messages]; }
+    }
+
+    /// <summary>True once a state write committed them with it.</summary>
+    public bool Written { get; private set; }
+
+    public void Add(OutboxMessage message)
+    {
+        lock (gate)
+        {
+            if (Written)
+                throw new InvalidOperationException("a message was staged after the state it follows was written");
+            messages.Add(message);
+        }
+    }
+
+    public void MarkWritten() => Written = true;
+}
