@@ -16,9 +16,11 @@ public sealed class FaultTests(PrivateStack stack, ITestOutputHelper output) : I
     [Fact]
     public Task No_fault() => RunAsync("no_fault", _ => Task.FromResult(""), expectHealthDip: false);
 
+    /// <summary>Killed while a callback delivery is in the receiver's hands (delivered, not yet answered), with the load in full flow.</summary>
     [Fact]
-    public Task Scheduler_killed_with_sigkill_and_restarted() =>
-        RunAsync("scheduler_kill", system => system.KillAndRestartSchedulerAsync(), expectHealthDip: false);
+    public Task Scheduler_killed_with_sigkill_mid_delivery_and_restarted() =>
+        RunAsync("scheduler_kill", system => system.KillAndRestartSchedulerAsync(
+            kill => _peer.DuringNextCallbackAsync(kill, TimeSpan.FromSeconds(5))), expectHealthDip: false);
 
     /// <summary>Killed while a grouped callee call is in the callee's hands (called, not yet answered): a task mid-run.</summary>
     [Fact]

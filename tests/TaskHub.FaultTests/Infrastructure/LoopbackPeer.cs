@@ -90,28 +90,41 @@ public sealed class LoopbackPeer : IAsyncDisposable
         // The work goes on whatever becomes of the answer (a Worker killed mid-call never reads it).
         var confirm = Task.Run(() => ConfirmAsync(id, group, callback, 50 + Random.Shared.Next(151)));
         lock (_lock) _confirmations.Add(confirm);
-        if (group is not null && Interlocked.Exchange(ref _duringGroupedCall, null) is { } hook)
-        {
-            try { await hook.Action(); hook.Done.TrySetResult(); }
-            catch (Exception e) { hook.Done.TrySetException(e); }
-        }
+        if (group is not null)
+            await RunHookAsync(_duringGroupedCall);
         await context.Response.WriteAsJsonAsync(new { ok = true });
     }
 
     sealed record Hook(Func<Task> Action, TaskCompletionSource Done);
-    Hook? _duringGroupedCall;
+    sealed class HookSlot { public Hook? Hook; }
+    readonly HookSlot _duringGroupedCall = new(), _duringCallback = new();
+
+    static async Task RunHookAsync(HookSlot slot)
+    {
+        if (Interlocked.Exchange(ref slot.Hook, null) is not { } hook) return;
+        try { await hook.Action(); hook.Done.TrySetResult(); }
+        catch (Exception e) { hook.Done.TrySetException(e); }
+    }
 
     /// <summary>
     /// Runs <paramref name="action"/> while the next grouped call is in the callee's hands (before it
     /// answers): a Worker killed then has called the callee and not yet heard back. Runs it anyway
     /// when no grouped call comes within <paramref name="wait"/>.
     /// </summary>
-    public async Task DuringNextGroupedCallAsync(Func<Task> action, TimeSpan wait)
+    public Task DuringNextGroupedCallAsync(Func<Task> action, TimeSpan wait) => DuringAsync(_duringGroupedCall, action, wait);
+
+    /// <summary>
+    /// Runs <paramref name="action"/> while the next callback delivery is in the receiver's hands
+    /// (recorded, not yet answered): a Scheduler killed then has delivered and not heard back.
+    /// </summary>
+    public Task DuringNextCallbackAsync(Func<Task> action, TimeSpan wait) => DuringAsync(_duringCallback, action, wait);
+
+    static async Task DuringAsync(HookSlot slot, Func<Task> action, TimeSpan wait)
     {
         var hook = new Hook(action, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        Volatile.Write(ref _duringGroupedCall, hook);
+        Volatile.Write(ref slot.Hook, hook);
         if (await Task.WhenAny(hook.Done.Task, Task.Delay(wait)) != hook.Done.Task
-            && Interlocked.CompareExchange(ref _duringGroupedCall, null, hook) == hook)
+            && Interlocked.CompareExchange(ref slot.Hook, null, hook) == hook)
         {
             await action();
             return;
@@ -172,6 +185,7 @@ public sealed class LoopbackPeer : IAsyncDisposable
             if (id.Length == 0) _callbacksWithoutId++;
             else _callbacks[id] = _callbacks.GetValueOrDefault(id) + 1;
         }
+        await RunHookAsync(_duringCallback);
         await context.Response.WriteAsJsonAsync(new { ok = true });
     }
 
