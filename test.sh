@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against a real local RabbitMQ and PostgreSQL (scripts/stack.sh).
-# Extra arguments go to `dotnet test`, e.g. ./test.sh --filter "FullyQualifiedName~Saga".
+# Runs the whole test suite against a real local RabbitMQ and PostgreSQL (scripts/stack.sh):
+# builds the solution once (Release), runs tests/TaskHub.Tests, then tests/TaskHub.FaultTests
+# (issue 13: faults injected under load; it starts and stops a private broker and database of its
+# own, see scripts/stack.sh, and kills them, so it never runs beside the other tests).
+# Extra arguments go to both `dotnet test` runs, e.g. ./test.sh --filter "FullyQualifiedName~Saga".
 # Ends with one plain line "N passed, N failed[, N skipped]" counted from the TRX results.
 # The stack is left running for fast reruns; TASKHUB_STOP_STACK=1 stops it afterwards.
 set -euo pipefail
@@ -21,11 +24,27 @@ results_dir=TestResults
 # Only this run's TRX files may be counted.
 rm -rf -- "$results_dir"
 
-# One TRX file per test project. A fixed LogFileName would make every project of the
-# solution write the same file, and the last one would overwrite the others' results;
-# the logger's default names are unique per run.
+# One TRX file per test project. A fixed LogFileName would make every project write the
+# same file, and the last one would overwrite the others' results; the logger's default names
+# are unique per run.
 rc=0
-dotnet test Solution.sln -c Release --logger trx --results-directory "$results_dir" "$@" || rc=$?
+run_tests() {
+  local code=0
+  dotnet test "$1" -c Release --no-build --logger trx --results-directory "$results_dir" "${@:2}" || code=$?
+  if (( rc == 0 )); then rc=$code; fi
+}
+dotnet build Solution.sln -c Release || rc=$?
+if (( rc == 0 )); then
+  run_tests tests/TaskHub.Tests/TaskHub.Tests.csproj "$@"
+  # After the other tests, not beside them: the fault tests load both cores and kill their own
+  # broker and database. Their service logs and one summary line per fault go to $faults_dir.
+  faults_dir="$PWD/$results_dir/faults"
+  export TASKHUB_FAULTS_LOG_DIR="$faults_dir"
+  run_tests tests/TaskHub.FaultTests/TaskHub.FaultTests.csproj "$@"
+  if [[ -s "$faults_dir/summary.txt" ]]; then
+    cat -- "$faults_dir/summary.txt"
+  fi
+fi
 
 # Sums one attribute of the <Counters .../> element over all TRX files.
 sum_counter() {

@@ -2,23 +2,36 @@
 # Runs TaskHub's backing services as plain local processes (this machine has no Docker):
 #   - RabbitMQ 3.10 (Debian package) as node taskhub@localhost, with the management plugin,
 #   - PostgreSQL 15 (Debian package) as a private cluster,
-# both bound to 127.0.0.1 and keeping all their state and logs under <repo>/.data/.
+# both bound to 127.0.0.1 and keeping all their state and logs under <repo>/.data/
+# (or TASKHUB_DATA_DIR).
 #
-# Usage: scripts/stack.sh start|stop|status|env
+# Usage: scripts/stack.sh start|stop|status|env|restart-rabbitmq|kill-rabbitmq|restart-postgres
 #   start   install what is missing, start (or reuse) both servers, wait until they answer,
 #           then print the `export` lines of `env` on stdout (progress goes to stderr), so
 #           `eval "$(scripts/stack.sh start)"` works.
 #   stop    stop both servers cleanly.
 #   status  report; exits 0 only when both are up.
 #   env     print `export` lines for the connection settings the services and tests read.
+#   Faults (tests/TaskHub.FaultTests drives these on a private stack; each ends with the server up):
+#   restart-rabbitmq [DOWN_SECONDS]   clean stop, wait DOWN_SECONDS (0), start.
+#   kill-rabbitmq [DOWN_SECONDS]      kill -9 of the node's Erlang VM (a crash), wait, start.
+#   restart-postgres [DOWN_SECONDS] [fast|immediate]
+#                                     pg_ctl stop -m fast (default) or immediate (a crash: recovery
+#                                     from the WAL at start), wait DOWN_SECONDS (0), start.
 #
-# Overrides: TASKHUB_RABBITMQ_PORT (5672), TASKHUB_RABBITMQ_MGMT_PORT (15672),
+# A second stack beside the default one (as the fault tests run theirs), e.g.
+#   TASKHUB_DATA_DIR=<repo>/.data/faults TASKHUB_RABBITMQ_NODENAME=taskhub-faults@localhost \
+#   TASKHUB_RABBITMQ_PORT=5675 TASKHUB_RABBITMQ_MGMT_PORT=15675 TASKHUB_POSTGRES_PORT=5435 scripts/stack.sh start
+# Every command of that stack needs the same variables.
+#
+# Overrides: TASKHUB_DATA_DIR (<repo>/.data: everything the stack keeps), TASKHUB_RABBITMQ_PORT (5672), TASKHUB_RABBITMQ_MGMT_PORT (15672),
 #   TASKHUB_RABBITMQ_DIST_PORT (AMQP port + 20000), TASKHUB_RABBITMQ_NODENAME (taskhub@localhost),
 #   TASKHUB_POSTGRES_PORT (5432), TASKHUB_STACK_TIMEOUT (seconds to wait for each server, 120).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DATA_DIR="$REPO_ROOT/.data"
+# Absolute, so a relative override means the same directory to every command.
+DATA_DIR="$(realpath -m -- "${TASKHUB_DATA_DIR:-$REPO_ROOT/.data}")"
 TIMEOUT="${TASKHUB_STACK_TIMEOUT:-120}"
 
 RMQ_PORT="${TASKHUB_RABBITMQ_PORT:-5672}"
@@ -43,7 +56,10 @@ PG_LOG="$PG_RUN/postgres.log"
 PG_SOCKET_DIR="$PG_RUN"
 # A unix socket path is limited to ~107 bytes; a deep checkout falls back to /tmp.
 if (( ${#PG_SOCKET_DIR} > 90 )); then
-  PG_SOCKET_DIR="/tmp/taskhub-pg-$(id -u)-$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
+  # Named after the checkout for the default data directory (as it always was), else after that directory.
+  socket_key=$REPO_ROOT
+  [[ "$DATA_DIR" == "$REPO_ROOT/.data" ]] || socket_key=$DATA_DIR
+  PG_SOCKET_DIR="/tmp/taskhub-pg-$(id -u)-$(printf '%s' "$socket_key" | cksum | cut -d' ' -f1)"
 fi
 
 # Environment of every RabbitMQ server/CLI call: everything points into .data/rabbitmq so
@@ -452,6 +468,46 @@ pg_status() {
   fi
 }
 
+# ---------------------------------------------------------------- faults
+
+# Seconds argument of the fault commands: a whole number, 0 when absent.
+down_seconds() {
+  local s=${1:-0}
+  [[ "$s" =~ ^[0-9]+$ ]] || die "DOWN_SECONDS must be a whole number of seconds (was '$s')"
+  printf '%s' "$s"
+}
+
+# A crash of the broker: SIGKILL to the Erlang VM (no connection is closed cleanly), then a start.
+rmq_kill() {
+  local pid
+  pid="$(cat "$RMQ_PID_FILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
+    || die "RabbitMQ node $RMQ_NODE is not running (no live pid in $RMQ_PID_FILE)"
+  log "RabbitMQ: kill -9 $pid (node $RMQ_NODE)"
+  kill -9 "$pid"
+  local deadline=$((SECONDS + TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null; do
+    (( SECONDS < deadline )) || die "RabbitMQ pid $pid did not exit after kill -9"
+    sleep 0.1
+  done
+  # The node's name stays registered in epmd until epmd sees its connection close.
+  local epmd short=${RMQ_NODE%@*}
+  epmd="$(epmd_bin)"
+  while [[ -n "$epmd" ]] && "$epmd" -names 2>/dev/null | grep -q "^name $short at port "; do
+    (( SECONDS < deadline )) || die "epmd still lists $short after its VM died"
+    sleep 0.1
+  done
+}
+
+# A crash (immediate) or an operator's restart (fast) of the database.
+pg_stop_mode() {
+  local mode=$1
+  [[ "$mode" == fast || "$mode" == immediate ]] || die "mode must be fast or immediate (was '$mode')"
+  pg_running || die "our PostgreSQL cluster $PG_DATA is not running"
+  log "PostgreSQL: stop -m $mode"
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m "$mode" -w -t "$TIMEOUT" stop >/dev/null
+}
+
 # ---------------------------------------------------------------- commands
 
 # Single-quoted for eval: the connection string contains ';'.
@@ -490,8 +546,27 @@ case "$cmd" in
   env)
     print_env
     ;;
+  restart-rabbitmq)
+    down="$(down_seconds "${2:-}")"
+    rmq_running || die "RabbitMQ node $RMQ_NODE is not running"
+    rmq_stop
+    sleep "$down"
+    rmq_start
+    ;;
+  kill-rabbitmq)
+    down="$(down_seconds "${2:-}")"
+    rmq_kill
+    sleep "$down"
+    rmq_start
+    ;;
+  restart-postgres)
+    down="$(down_seconds "${2:-}")"
+    pg_stop_mode "${3:-fast}"
+    sleep "$down"
+    pg_start
+    ;;
   *)
-    printf 'usage: %s start|stop|status|env\n' "$0" >&2
+    printf 'usage: %s start|stop|status|env|restart-rabbitmq|kill-rabbitmq|restart-postgres\n' "$0" >&2
     exit 2
     ;;
 esac
