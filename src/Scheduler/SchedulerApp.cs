@@ -75,7 +75,7 @@ public static class SchedulerApp
             x.AddConsumer<DeliverTaskCallbackConsumer>().Endpoint(e =>
             {
                 e.Name = "taskhub.task-callback";
-                e.ConcurrentMessageLimit = 64; // waits on remote URLs, not on CPU
+                e.ConcurrentMessageLimit = 64; // waits on remote URLs (one attempt each), not on CPU
             });
             x.AddConsumer<ArmCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-arm");
             x.AddConsumer<FireCallbackConsumer>().Endpoint(e =>
@@ -89,6 +89,7 @@ public static class SchedulerApp
         // back the fires they still hold) before the bus they publish on goes.
         services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
+        services.AddHostedService<DueCallbackDeliveries>();
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
         services.AddTaskHubHealthEndpoint(builder.Configuration);

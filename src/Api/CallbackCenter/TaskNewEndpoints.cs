@@ -51,9 +51,10 @@ public static class TaskNewEndpoints
         var completion = $"{api.Value.BaseUrlFor(request)}/task/end/{id}";
         try
         {
+            using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-                new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), cancellationToken);
+                new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), deadline.Token);
         }
         catch (Exception) when (groupName is not null)
         {
@@ -90,7 +91,8 @@ public static class TaskNewEndpoints
     }
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(
-        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, IOptions<ApiOptions> api, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
             return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
@@ -99,7 +101,10 @@ public static class TaskNewEndpoints
         if (bodyError is not null)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [bodyError] }, title: "The result was not accepted");
         if (!TaskStatuses.IsFinished(task.Status))
-            await publish.Publish(new TaskSucceeded(taskId, 0, result, time.GetUtcNow()), cancellationToken);
+        {
+            using var deadline = api.Value.BrokerDeadline(cancellationToken);
+            await publish.Publish(new TaskSucceeded(taskId, 0, result, time.GetUtcNow()), deadline.Token);
+        }
         return TypedResults.Ok(new CenterReply(true, task.Status is TaskStatuses.Success or TaskStatuses.Failure ? "already finished" : null));
     }
 }

@@ -1,5 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
@@ -36,7 +38,7 @@ public static class DefinitionEndpoints
 
     static async Task<Results<Accepted<AddedTask>, Ok<AddedTask>, ValidationProblem, ProblemHttpResult>> AddTask(
         string name, HttpRequest request, TaskDefinitionCatalog catalog, DefinitionTaskStore store, NextTaskIds next,
-        ISendEndpointProvider endpoints, TimeProvider time, CancellationToken cancellationToken)
+        ISendEndpointProvider endpoints, IOptions<ApiOptions> api, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!catalog.TryGet(name, out var definition))
             return UnknownType(name, catalog);
@@ -70,8 +72,9 @@ public static class DefinitionEndpoints
         }
         try
         {
+            using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
-                definition.Policy, time.GetUtcNow()), cancellationToken);
+                definition.Policy, time.GetUtcNow()), deadline.Token);
         }
         catch
         {
@@ -94,7 +97,8 @@ public static class DefinitionEndpoints
     }
 
     static async Task<Results<Accepted, ValidationProblem, ProblemHttpResult>> ReportProgress(
-        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, TimeProvider time, CancellationToken cancellationToken)
+        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, IOptions<ApiOptions> api, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
             return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
@@ -106,7 +110,8 @@ public static class DefinitionEndpoints
         if (TaskStatuses.IsFinished(task.Status))
             return TypedResults.Problem(statusCode: 409, title: "The task has finished",
                 detail: $"Task {taskId} is {task.Status}: progress no longer changes it.", extensions: Field("id"));
-        await publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), cancellationToken);
+        using var deadline = api.Value.BrokerDeadline(cancellationToken);
+        await publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), deadline.Token);
         return TypedResults.Accepted((string?)null);
     }
 

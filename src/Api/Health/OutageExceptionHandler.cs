@@ -11,7 +11,9 @@ public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILog
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        if (!TransientFaults.IsTransient(exception) || context.Response.HasStarted)
+        // A send cut off by Api:BrokerTimeout (not by the caller going away) met an outage too.
+        var brokerTimedOut = exception is OperationCanceledException && !context.RequestAborted.IsCancellationRequested;
+        if (!(brokerTimedOut || TransientFaults.IsTransient(exception)) || context.Response.HasStarted)
             return false;
         logger.LogWarning("{Method} {Path} not taken: {Error}", context.Request.Method, context.Request.Path, exception.Message);
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;

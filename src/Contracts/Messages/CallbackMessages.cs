@@ -1,7 +1,11 @@
 namespace TaskHub.Contracts.Messages;
 
-/// <summary>A finished task's outcome goes to its callback URL (at most once per finish).</summary>
-public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body);
+/// <summary>
+/// A finished task's outcome goes to its callback URL: one attempt per message. <paramref name="DueAt"/>
+/// is set on a retry that came due: the delivery's stored due time, which lets exactly that message
+/// take the attempt.
+/// </summary>
+public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body, DateTimeOffset? DueAt = null);
 
 /// <summary>A task of a concurrency group is ready to run when the group has a free slot.</summary>
 public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, DateTimeOffset SubmittedAt, string Queue, ExecuteTask? Execute, CallCallee? Call);

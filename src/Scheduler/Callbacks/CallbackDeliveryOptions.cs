@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TaskHub.Contracts.Retries;
 
 namespace TaskHub.Scheduler.Callbacks;
 
@@ -17,6 +18,13 @@ public sealed class CallbackDeliveryOptions
     [Range(0, 300_000)]
     public int MaxRetryDelayMs { get; set; } = 10_000;
 
-    /// <summary>Longer than all attempts of one delivery with their backoff can take: how long a delivery is claimed.</summary>
+    /// <summary>How often a Scheduler looks for task callbacks whose next attempt came due.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "CallbackDelivery:PollInterval must be between 50 ms and 1 min (was {0})")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Attempts, and the waits between them (doubling from the first, up to the longest).</summary>
+    public RetryPolicy Retry => new(Attempts, TimeSpan.FromMilliseconds(FirstRetryDelayMs), Factor: 2, TimeSpan.FromMilliseconds(MaxRetryDelayMs));
+
+    /// <summary>Longer than all attempts of one delivery with their backoff can take: how long a timed callback's fire is claimed.</summary>
     public TimeSpan LongestDelivery => TimeSpan.FromMilliseconds(Attempts * (60_000 + MaxRetryDelayMs));
 }

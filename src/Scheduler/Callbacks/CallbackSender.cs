@@ -9,32 +9,36 @@ namespace TaskHub.Scheduler.Callbacks;
 public sealed record AttemptResult(int Attempt, DateTimeOffset At, int? HttpStatus, string? Error, string? ResponseBody)
 {
     public bool Succeeded => HttpStatus is >= 200 and < 300;
+
+    /// <summary>The outbound policy refused the URL: no later attempt can do better.</summary>
+    public bool IsPermanent => Error?.StartsWith(RefusedPrefix, StringComparison.Ordinal) == true;
+
+    public const string RefusedPrefix = "refused";
 }
 
 /// <summary>
-/// POSTs a JSON body through the outbound (allowlisted, signed) client, retrying with
-/// exponential backoff a bounded number of times; each attempt is handed to the caller to record.
+/// POSTs a JSON body through the outbound (allowlisted, signed) client: one attempt, or attempts under
+/// <see cref="CallbackDeliveryOptions.Retry"/> with their waits in between; each attempt is handed to the
+/// caller to record.
 /// </summary>
 public sealed class CallbackSender(IHttpClientFactory clients, IOptionsMonitor<CallbackDeliveryOptions> options, TimeProvider time)
 {
     public async Task<AttemptResult> SendAsync(HttpMethod method, string url, string? body, string? taskId,
         Func<AttemptResult, Task> record, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? headers = null)
     {
-        var settings = options.CurrentValue;
-        var delay = TimeSpan.FromMilliseconds(settings.FirstRetryDelayMs);
+        var retry = options.CurrentValue.Retry;
         for (var attempt = 1; ; attempt++)
         {
             var result = await AttemptAsync(method, url, body, taskId, attempt, headers, cancellationToken);
             await record(result);
-            var permanent = result.Error?.StartsWith("refused", StringComparison.Ordinal) == true;
-            if (result.Succeeded || permanent || attempt >= settings.Attempts)
+            if (result.Succeeded || result.IsPermanent || !retry.RetriesAfter(attempt))
                 return result;
-            await Task.Delay(delay, time, cancellationToken);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, settings.MaxRetryDelayMs));
+            await Task.Delay(retry.DelayAfter(attempt, Random.Shared), time, cancellationToken);
         }
     }
 
-    async Task<AttemptResult> AttemptAsync(HttpMethod method, string url, string? body, string? taskId, int attempt,
+    /// <summary>One attempt: its outcome, never an exception for what the URL answered or did not.</summary>
+    public async Task<AttemptResult> AttemptAsync(HttpMethod method, string url, string? body, string? taskId, int attempt,
         IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
     {
         var at = time.GetUtcNow();
@@ -54,7 +58,7 @@ public sealed class CallbackSender(IHttpClientFactory clients, IOptionsMonitor<C
         }
         catch (OutboundUrlRefusedException ex)
         {
-            return new AttemptResult(attempt, at, null, $"refused: {ex.Message}", null);
+            return new AttemptResult(attempt, at, null, $"{AttemptResult.RefusedPrefix}: {ex.Message}", null);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {

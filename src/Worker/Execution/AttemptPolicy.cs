@@ -1,5 +1,6 @@
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Retries;
 
 namespace TaskHub.Worker.Execution;
 
@@ -20,29 +21,25 @@ public sealed record AttemptPolicy(int Attempts, TimeSpan RetryDelay, TimeSpan T
             : TimeSpan.FromSeconds(configured?.TimeoutSeconds ?? registered?.TimeoutSeconds ?? defaults.TimeoutSeconds),
         message?.ExponentialBackoff ?? configured?.ExponentialBackoff ?? registered?.ExponentialBackoff ?? false);
 
-    /// <summary>The longest wait after failed attempt <paramref name="attempt"/>: the delay, doubled per earlier failure with exponential backoff.</summary>
-    public TimeSpan MaxDelayAfter(int attempt) => ExponentialBackoff
-        ? TimeSpan.FromMilliseconds(Math.Min(RetryDelay.TotalMilliseconds * Math.Pow(2, attempt - 1), LongestDelay.TotalMilliseconds))
-        : RetryDelay;
-
     /// <summary>
-    /// The wait after failed attempt <paramref name="attempt"/>. Exponential backoff takes a random
-    /// point in the upper half of its delay ("equal jitter"), so retries of many tasks that failed
-    /// together spread out instead of arriving at once.
+    /// The waits between attempts in TaskHub's one retry vocabulary: the same delay each time, or with
+    /// exponential backoff doubled per failure up to the longest allowed delay, at a random point in its
+    /// upper half ("equal jitter"), so retries of many tasks that failed together spread out.
     /// </summary>
-    public TimeSpan DelayAfter(int attempt, Random random)
-    {
-        var max = MaxDelayAfter(attempt);
-        return ExponentialBackoff ? max / 2 + max / 2 * random.NextDouble() : max;
-    }
+    public RetryPolicy Retry => ExponentialBackoff
+        ? new RetryPolicy(Attempts, RetryDelay, Factor: 2, MaxDelay: LongestDelay, Jitter: 0.5)
+        : new RetryPolicy(Attempts, RetryDelay, Factor: 1);
+
+    /// <summary>The longest wait after failed attempt <paramref name="attempt"/>.</summary>
+    public TimeSpan MaxDelayAfter(int attempt) => Retry.MaxDelayAfter(attempt);
+
+    /// <summary>The wait after failed attempt <paramref name="attempt"/>.</summary>
+    public TimeSpan DelayAfter(int attempt, Random random) => Retry.DelayAfter(attempt, random);
 
     /// <summary>When every attempt must be over, with room for the grace given to a handler that ignores its token, and for the report's transit.</summary>
     public DateTimeOffset DeadlineFrom(DateTimeOffset start, int fromAttempt, TimeSpan grace, TimeSpan slack)
     {
         var left = Attempts - fromAttempt + 1;
-        var waits = TimeSpan.Zero;
-        for (var attempt = fromAttempt; attempt < Attempts; attempt++)
-            waits += MaxDelayAfter(attempt);
-        return start + left * (Timeout + grace) + waits + slack;
+        return start + left * (Timeout + grace) + Retry.LongestWaitsFrom(fromAttempt) + slack;
     }
 }

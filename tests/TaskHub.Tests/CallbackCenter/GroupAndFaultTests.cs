@@ -156,6 +156,50 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task A_failing_task_callback_is_retried_from_its_row_and_delivered_once()
+    {
+        var answers = 0;
+        Peer.Map("/callback", async (_, context) =>
+        {
+            // Two failures, then success: each attempt is its own message, the waits between are due times.
+            context.Response.StatusCode = Interlocked.Increment(ref answers) <= 2 ? 503 : 200;
+            await context.Response.WriteAsJsonAsync(new { ok = true });
+        });
+        var scheduler = await System.StartSchedulerAsync(("CallbackDelivery:FirstRetryDelayMs", "100"), ("CallbackDelivery:PollInterval", "00:00:00.100"));
+        var taskId = NewId.NextGuid();
+
+        await System.Bus(scheduler).Publish(new DeliverTaskCallback(taskId, Peer.Url("/callback"), "{\"done\":true}"));
+
+        await Peer.WaitForAsync("/callback", 3);
+        await TestSystem.EventuallyAsync(() => System.CountAsync($"SELECT count(*) FROM callback_deliveries WHERE task_id = '{taskId}' AND delivered_at IS NOT NULL"),
+            n => n == 1, what: "the delivery to be recorded");
+        await Task.Delay(1000);
+        Assert.Equal(3, Peer.To("/callback").Count);
+        Assert.Equal(3, await System.CountAsync($"SELECT count(*) FROM callback_attempts WHERE task_id = '{taskId}'"));
+        Assert.Equal(3, await System.CountAsync($"SELECT attempts::bigint FROM callback_deliveries WHERE task_id = '{taskId}'"));
+    }
+
+    [Fact]
+    public async Task A_task_callback_whose_scheduler_died_mid_attempt_is_taken_over_once_its_claim_lapses()
+    {
+        // As a Scheduler leaves it when it dies after claiming an attempt, before the callback answered.
+        var taskId = NewId.NextGuid();
+        var claimEnd = DateTimeOffset.UtcNow.AddSeconds(2);
+        Assert.Equal(1, await System.ExecuteAsync(
+            "INSERT INTO callback_deliveries (task_id, url, body, attempts, next_attempt_at) VALUES ($1, $2, '{\"rescued\":true}', 1, $3)",
+            taskId, Peer.Url("/callback"), claimEnd));
+
+        await System.StartSchedulerAsync(("CallbackDelivery:PollInterval", "00:00:00.200"));
+
+        var callback = (await Peer.WaitForAsync("/callback", 1, TimeSpan.FromSeconds(15))).Single();
+        Assert.True(callback.At >= claimEnd, $"delivered at {callback.At:O}, while the dead Scheduler's claim ran until {claimEnd:O}");
+        Assert.True(Json(callback.Body).GetProperty("rescued").GetBoolean());
+        await Task.Delay(1500);
+        Assert.Single(Peer.To("/callback"));
+        Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM callback_deliveries WHERE task_id = '{taskId}' AND delivered_at IS NOT NULL AND attempts = 2"));
+    }
+
+    [Fact]
     public async Task A_fire_whose_scheduler_died_mid_delivery_is_taken_over_once_its_claim_lapses()
     {
         Api = await System.StartApiAsync();
