@@ -11,6 +11,7 @@ using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Hooks;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 using TaskHub.Hosting;
 using TaskHub.Hosting.Health;
 using TaskHub.Scheduler.Persistence;

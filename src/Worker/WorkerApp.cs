@@ -2,6 +2,7 @@ using MassTransit;
 using Npgsql;
 using TaskHub.Hosting;
 using TaskHub.Hosting.Health;
+using TaskHub.Hosting.Outbox;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
@@ -64,6 +65,8 @@ public static class WorkerApp
         services.AddSingleton(worker.Handlers);
         services.TryAddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
         services.AddSingleton<TaskFence>();
+        services.AddSingleton<OutboxTable>();
+        services.AddSingleton<AttemptRetries>();
         services.AddTaskHubHealthEndpoint(builder.Configuration);
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);

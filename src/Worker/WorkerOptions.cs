@@ -22,6 +22,14 @@ public sealed class WorkerOptions
     [Range(0, 600_000)]
     public int DeadlineSlackMs { get; set; } = 5000;
 
+    /// <summary>
+    /// The longest wait between attempts a Worker holds in memory (with the message and its slot). A
+    /// longer one is stored as a due time (the outbox), the message acknowledged, and the next attempt
+    /// sent when it is due, to whichever Worker is free then.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Worker:HoldRetryUpTo must be between 0 and 10 min (was {0})")]
+    public TimeSpan HoldRetryUpTo { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>HTTP tasks (<c>/task/new</c>) this Worker calls at once; 0 leaves the HTTP queue to other Workers.</summary>
     [Range(0, 10_000)]
     public int HttpConcurrency { get; set; } = 64;

@@ -32,14 +32,18 @@ public sealed record SubmitTask(
 /// </summary>
 public sealed record HttpTask(string Callee, string? Callback, string Payload, string CompletionUrl);
 
-/// <summary>The Scheduler asks a Worker listening on the task's queue to run it.</summary>
+/// <summary>
+/// The Scheduler asks a Worker listening on the task's queue to run it, from attempt <paramref name="Attempt"/>
+/// (later than 1 when a failed attempt's long wait was stored and this is the next one).
+/// </summary>
 public sealed record ExecuteTask(
     Guid TaskId,
     TaskSignature Signature,
-    TaskPolicy? Policy);
+    TaskPolicy? Policy,
+    int Attempt = 1);
 
-/// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation).</summary>
-public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy);
+/// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for <see cref="ExecuteTask"/>.</summary>
+public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1);
 
 /// <summary>Request/response: the current state of a task, or <see cref="TaskNotFound"/>.</summary>
 public sealed record GetTaskStatus(Guid TaskId);

@@ -4,6 +4,7 @@ using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Groups;
 

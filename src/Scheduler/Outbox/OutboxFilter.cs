@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Outbox;
 using MassTransit;
 
 namespace TaskHub.Scheduler.Outbox;

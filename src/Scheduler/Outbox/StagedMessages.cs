@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Outbox;
 namespace TaskHub.Scheduler.Outbox;
 
 /// <summary>

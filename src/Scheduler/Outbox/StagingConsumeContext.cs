@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Outbox;
 using MassTransit;
 using MassTransit.Context;
 

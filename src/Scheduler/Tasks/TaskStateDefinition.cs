@@ -4,6 +4,7 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Tasks;
 

@@ -8,7 +8,7 @@ namespace TaskHub.Worker.Execution;
 
 /// <summary>
 /// Runs one task: finds its handler by name, runs each attempt under its timeout, retries after
-/// the policy's delay, and reports every step. The message is acknowledged only when the task's
+/// the policy's delay (a long one stored, see <see cref="AttemptRetries"/>), and reports every step. The message is acknowledged only when the task's
 /// outcome is published, so a Worker that dies mid-task leaves it to be redelivered.
 /// </summary>
 public sealed class ExecuteTaskConsumer(
@@ -17,6 +17,7 @@ public sealed class ExecuteTaskConsumer(
     IOptions<WorkerOptions> workerOptions,
     IServiceScopeFactory scopes,
     TaskFence fence,
+    AttemptRetries retries,
     TimeProvider time,
     ILogger<ExecuteTaskConsumer> logger) : IConsumer<ExecuteTask>
 {
@@ -41,7 +42,7 @@ public sealed class ExecuteTaskConsumer(
         var slack = TimeSpan.FromMilliseconds(workerOptions.Value.DeadlineSlackMs);
         var reportStartAfter = TimeSpan.FromMilliseconds(workerOptions.Value.StartedReportDelayMs);
 
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = Math.Max(1, task.Attempt); ; attempt++)
         {
             var startedAt = time.GetUtcNow();
             string error;
@@ -84,7 +85,8 @@ public sealed class ExecuteTaskConsumer(
                 return;
             }
             await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow()));
-            await Task.Delay(policy.DelayAfter(attempt, Random.Shared), time, context.CancellationToken);
+            if (await retries.StoreOrWaitAsync(context, task with { Attempt = attempt + 1 }, policy.DelayAfter(attempt, Random.Shared)))
+                return;
         }
     }
 

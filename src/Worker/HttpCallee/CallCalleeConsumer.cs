@@ -21,6 +21,7 @@ public sealed class CallCalleeConsumer(
     IHttpClientFactory clients,
     IOptions<AsyncTaskOptions> options,
     TaskFence fence,
+    AttemptRetries retries,
     TimeProvider time,
     ILogger<CallCalleeConsumer> logger) : IConsumer<CallCallee>
 {
@@ -36,7 +37,7 @@ public sealed class CallCalleeConsumer(
         var policy = AttemptPolicy.Resolve(call.Policy, configured, null, settings);
         var client = clients.CreateClient(OutboundRegistration.HttpClientName);
 
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = Math.Max(1, call.Attempt); ; attempt++)
         {
             var startedAt = time.GetUtcNow();
             // The callee has until the deadline to confirm; past it the Scheduler fails the task as timed out.
@@ -79,7 +80,8 @@ public sealed class CallCalleeConsumer(
                 return;
             }
             await context.Publish(new TaskAttemptFailed(call.TaskId, attempt, error, time.GetUtcNow()));
-            await Task.Delay(policy.DelayAfter(attempt, Random.Shared), time, context.CancellationToken);
+            if (await retries.StoreOrWaitAsync(context, call with { Attempt = attempt + 1 }, policy.DelayAfter(attempt, Random.Shared)))
+                return;
         }
     }
 

@@ -44,7 +44,8 @@ public sealed class FaultRun(TaskHubSystem system, LoopbackPeer peer)
     /// ≤ 10 s, sweep 1 s), so a stall this long does not resolve itself within the bound either.
     /// </summary>
     public static readonly TimeSpan StallBound = TimeSpan.FromSeconds(20);
-    static readonly TimeSpan SubmitTimeout = TimeSpan.FromSeconds(5);
+    // Longer than the Api's own Api:BrokerTimeout (5 s), as a client's should be: an outage is then a 503, not a timeout.
+    static readonly TimeSpan SubmitTimeout = TimeSpan.FromSeconds(10);
 
     readonly HttpClient _api = new() { BaseAddress = system.ApiAddress, Timeout = SubmitTimeout };
     readonly ConcurrentQueue<AcceptedTask> _accepted = new();

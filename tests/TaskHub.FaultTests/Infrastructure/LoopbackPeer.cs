@@ -12,7 +12,7 @@ namespace TaskHub.FaultTests.Infrastructure;
 /// answers 200 at once and confirms 50–200 ms later through the <c>callback</c> URL TaskHub gave it
 /// (its <c>/task/end/{id}</c>), as the seed's express app does; and a callback receiver at
 /// <c>/callback</c>. It records every call and arrival per task id, and per group how many distinct
-/// task ids are in flight at once (from the call until its confirmation was accepted).
+/// task ids are in flight at once (from the call until it sends the confirmation TaskHub takes: TaskHub may free the slot before that POST's answer is back).
 /// </summary>
 public sealed class LoopbackPeer : IAsyncDisposable
 {
@@ -41,6 +41,11 @@ public sealed class LoopbackPeer : IAsyncDisposable
         public int Calls;
         public bool Confirmed;
         public int ConfirmFailures;
+        /// <summary>
+        /// A confirm POST is on its way: TaskHub may have taken it (and freed the group slot) before its answer
+        /// gets back here, so from now on the task no longer proves a slot taken.
+        /// </summary>
+        public bool ConfirmSent;
     }
 
     public static async Task<LoopbackPeer> StartAsync()
@@ -77,11 +82,13 @@ public sealed class LoopbackPeer : IAsyncDisposable
                 if (!_inFlight.TryGetValue(group, out var running))
                     _inFlight[group] = running = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
                 running[id] = running.GetValueOrDefault(id) + 1;
-                if (running.Count > _maxInFlight.GetValueOrDefault(group))
+                // Members certainly holding a slot: called, and no confirmation sent yet.
+                var holding = running.Keys.Where(r => r == id || !_calls[r].ConfirmSent).ToList();
+                if (holding.Count > _maxInFlight.GetValueOrDefault(group))
                 {
-                    _maxInFlight[group] = running.Count;
-                    if (running.Count > 1)
-                        _overlaps[group] = $"on the call of {id}: " + string.Join(", ", running.Keys.Select(r =>
+                    _maxInFlight[group] = holding.Count;
+                    if (holding.Count > 1)
+                        _overlaps[group] = $"on the call of {id}: " + string.Join(", ", holding.Select(r =>
                             $"{r} (calls {_calls[r].Calls}, {(_calls[r].Confirmed ? "already confirmed" : "not confirmed yet")}" +
                             $"{(_calls[r].ConfirmFailures > 0 ? $", {_calls[r].ConfirmFailures} confirm POSTs answered 5xx/failed" : "")})"));
                 }
@@ -139,6 +146,7 @@ public sealed class LoopbackPeer : IAsyncDisposable
         var confirmed = false;
         while (true)
         {
+            lock (_lock) _calls[id].ConfirmSent = true;
             try
             {
                 using var response = await _http.PostAsJsonAsync(callback, new { ok = true, data = new { id, confirmedBy = "callee" } });
@@ -152,7 +160,8 @@ public sealed class LoopbackPeer : IAsyncDisposable
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
             if (DateTime.UtcNow > until) { lock (_lock) _confirmsGivenUp++; break; }
-            lock (_lock) { _confirmRetries++; _calls[id].ConfirmFailures++; }
+            // Answered 5xx or not at all: not taken, so the task holds its slot again until the next try.
+            lock (_lock) { _confirmRetries++; _calls[id].ConfirmFailures++; _calls[id].ConfirmSent = false; }
             await Task.Delay(500);
         }
         lock (_lock)

@@ -4,6 +4,7 @@ using Npgsql;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Tasks;

@@ -93,6 +93,44 @@ public sealed class TaskLifecycleTests : SystemTest
     }
 
     [Fact]
+    public async Task A_long_wait_between_attempts_is_stored_frees_the_slot_and_survives_a_worker_restart()
+    {
+        var calls = 0;
+        void Handlers(TaskHub.Worker.TaskHubWorkerBuilder w) => w
+            .Register("SlowRetry", () =>
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                    throw new IOException("first attempt fails");
+                return "second attempt";
+            }, new() { Attempts = 2, AttemptAfterMs = 3000 })
+            .Register("Quick", () => "quick")
+            .StartWorker("", 1); // one slot: the quick task can only run if the waiting one does not hold it
+        await System.StartSchedulerAsync(("Outbox:PollInterval", "00:00:00.200"));
+        var worker = await System.StartWorkerAsync(Handlers);
+        var client = await System.StartClientAsync();
+
+        var slow = await client.SendTaskAsync(TaskSignature.Create("SlowRetry"));
+        // The next attempt waits as a due row, not in the Worker.
+        await TestSystem.EventuallyAsync(() => System.CountAsync("SELECT count(*) FROM outbox_messages WHERE message_type LIKE 'TaskHub.Contracts.Messages.ExecuteTask,%'"),
+            n => n == 1, what: "the next attempt to be stored");
+        var quick = await client.WaitForResultAsync(await client.SendTaskAsync(TaskSignature.Create("Quick")), TimeSpan.FromSeconds(10));
+        Assert.Equal(TaskStatuses.Success, quick.Status);
+        Assert.Equal(TaskStatuses.Running, (await client.GetStatusAsync(slow))!.Status);
+
+        // The Worker that ran the first attempt goes; the next one runs the second.
+        await System.StopAsync(worker);
+        await System.StartWorkerAsync(Handlers);
+        var result = await client.WaitForResultAsync(slow, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(TaskStatuses.Success, result.Status);
+        Assert.Equal(2, result.Attempts);
+        Assert.Equal("\"second attempt\"", result.Response);
+        Assert.Equal(2, calls);
+        Assert.True(result.FinishedAt - result.StartedAt >= TimeSpan.FromSeconds(2.5), $"ran again after {result.FinishedAt - result.StartedAt}, before its wait");
+        Assert.Equal(0, await System.CountAsync("SELECT count(*) FROM outbox_messages"));
+    }
+
+    [Fact]
     public async Task Timeout_cancels_the_handlers_token_and_fails_the_task()
     {
         var cancelled = new TaskCompletionSource();

@@ -3,6 +3,7 @@ using MassTransit.Context;
 using MassTransit.Saga;
 using Microsoft.EntityFrameworkCore;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using TaskHub.Scheduler.Outbox;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 

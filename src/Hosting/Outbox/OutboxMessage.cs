@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MassTransit;
 
-namespace TaskHub.Scheduler.Outbox;
+namespace TaskHub.Hosting.Outbox;
 
 /// <summary>
 /// A message that must follow a state change: sent to <paramref name="Destination"/>, or published when

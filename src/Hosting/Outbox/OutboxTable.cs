@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace TaskHub.Scheduler.Outbox;
+namespace TaskHub.Hosting.Outbox;
 
 /// <summary>
 /// The statements of <c>outbox_messages</c>, in one place: the insert that rides along with a state
@@ -42,6 +42,19 @@ public sealed class OutboxTable(NpgsqlDataSource database, IOptions<OutboxOption
             return;
         var (sql, parameters) = Insert(messages, 1);
         await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.AddRange(parameters);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A message to send at <paramref name="sendAt"/>, not before: the row is leased until then, and the first
+    /// relay poll after it sends the message. A long wait is so a stored due time, not a held message.
+    /// </summary>
+    public async Task InsertDueAsync(OutboxMessage message, DateTimeOffset sendAt, CancellationToken cancellationToken)
+    {
+        var (sql, parameters) = Insert([message], 1);
+        parameters[^1].Value = sendAt;
+        await using var command = database.CreateCommand(sql);
         command.Parameters.AddRange(parameters);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace TaskHub.Scheduler.Outbox;
+namespace TaskHub.Hosting.Outbox;
 
 /// <summary>The <c>Outbox</c> section: how the relay sends what state changes left behind.</summary>
 public sealed class OutboxOptions
