@@ -3,7 +3,8 @@
 # then Scheduler (applies the database migrations), Worker and Api, built once in Release.
 # Each process's output is prefixed with its name. Ctrl-C stops the three services, and the
 # stack too if this script started it (a stack that was already up is left running).
-# TASKHUB_API_PORT (8080) sets the Api's port.
+# TASKHUB_API_PORT (8080) sets the Api's port; TASKHUB_SCHEDULER_HEALTH_PORT (8081) and
+# TASKHUB_WORKER_HEALTH_PORT (8082) the Scheduler's and the Worker's health ports.
 set -euo pipefail
 set +m # no job control: each child gets its own session via setsid below
 
@@ -11,6 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 repo="$(pwd)"
 api_port="${TASKHUB_API_PORT:-8080}"
 api_url="http://127.0.0.1:$api_port"
+# Health ports of the Scheduler and the Worker (/health/live, /health/ready).
+scheduler_health="http://127.0.0.1:${TASKHUB_SCHEDULER_HEALTH_PORT:-8081}"
+worker_health="http://127.0.0.1:${TASKHUB_WORKER_HEALTH_PORT:-8082}"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 pids=()
@@ -82,8 +86,8 @@ start_service() {
   echo "run.sh: started $name (src/$project, pid $!)" >&2
 }
 
-start_service scheduler Scheduler
-start_service worker Worker
+start_service scheduler Scheduler "Health__Urls=$scheduler_health"
+start_service worker Worker "Health__Urls=$worker_health"
 start_service api Api "ASPNETCORE_URLS=$api_url"
 
 # Wait up to 60 s for the Api's health endpoint, unless a service dies first.
@@ -97,7 +101,7 @@ for ((i = 0; i < 60; i++)); do
   sleep 1
 done
 if (( up )); then
-  echo "TaskHub is up: $api_url (docs at /docs)"
+  echo "TaskHub is up: $api_url (docs at /docs); health: $api_url/health, scheduler $scheduler_health/health/ready, worker $worker_health/health/ready"
 else
   echo "run.sh: $api_url/health did not answer 200 within 60 s; see the output above" >&2
 fi

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TaskHub.Contracts.Retries;
 
 namespace TaskHub.Scheduler.Cron;
 
@@ -18,6 +19,9 @@ public sealed class CronOptions : IValidatableObject
     /// <summary>Wait before the second attempt; each further wait doubles.</summary>
     [Range(0, 600_000)]
     public int RetryDelayMs { get; set; } = 1000;
+
+    /// <summary>Attempts and their waits, in the one retry vocabulary. The waits are short and held by the delivery (3 s in all by default).</summary>
+    public RetryPolicy Retry => new(DeliveryAttempts, TimeSpan.FromMilliseconds(RetryDelayMs), Factor: 2);
 
     /// <summary>Seconds one callback request may take (the outbound client's own timeout still caps it).</summary>
     [Range(1, 3600)]

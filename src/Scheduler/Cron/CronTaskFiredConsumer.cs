@@ -74,20 +74,18 @@ public sealed class CronTaskFiredConsumer(
 
     async Task DeliverAsync(CronTaskRecord task, Guid token, CancellationToken cancellationToken)
     {
-        var settings = options.CurrentValue;
-        var delay = TimeSpan.FromMilliseconds(settings.RetryDelayMs);
+        var retry = options.CurrentValue.Retry;
         for (var attempt = 1; ; attempt++)
         {
             var result = await sender.SendAsync(task, token, attempt, cancellationToken);
-            var final = result.Succeeded || !result.Retryable || attempt >= settings.DeliveryAttempts;
+            var final = result.Succeeded || !result.Retryable || !retry.RetriesAfter(attempt);
             if (!await store.RecordAttemptAsync(token, result, final, cancellationToken) || final)
             {
                 if (!result.Succeeded)
                     logger.LogWarning("Task {TaskId} fire {Token}: callback attempt {Attempt} failed: {Error}", task.Id, token, attempt, result.Error);
                 return;
             }
-            await Task.Delay(delay, time, cancellationToken);
-            delay *= 2;
+            await Task.Delay(retry.DelayAfter(attempt, Random.Shared), time, cancellationToken);
         }
     }
 }

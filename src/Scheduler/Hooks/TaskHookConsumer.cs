@@ -68,13 +68,12 @@ public sealed class TaskHookConsumer(
     /// <summary>A .NET hook runs in a Worker, bounded like a webhook call and retried with the same backoff.</summary>
     async Task<bool> RunHandlerAsync(Guid taskId, TaskHookStore.PendingHook hook, CancellationToken token)
     {
-        var settings = delivery.CurrentValue;
+        var retry = delivery.CurrentValue.Retry;
         var timeout = TimeSpan.FromSeconds(outbound.CurrentValue.TimeoutSeconds);
         // Room for the Worker's grace and the answer's transit.
         var client = clients.CreateRequestClient<RunTaskHook>(TaskHubBus.QueueAddress(TaskHooks.HandlerQueue),
             RequestTimeout.After(ms: (int)(timeout + TimeSpan.FromSeconds(10)).TotalMilliseconds));
         var run = new RunTaskHook(taskId, hook.Target, TaskHookArguments.From(hook.Event, hook.Payload), (int)timeout.TotalMilliseconds);
-        var delay = TimeSpan.FromMilliseconds(settings.FirstRetryDelayMs);
         for (var attempt = 1; ; attempt++)
         {
             string? error;
@@ -89,10 +88,9 @@ public sealed class TaskHookConsumer(
             await RecordAttemptAsync(taskId, hook, error, token);
             if (error is null)
                 return true;
-            if (attempt >= settings.Attempts)
+            if (!retry.RetriesAfter(attempt))
                 return false;
-            await Task.Delay(delay, time, token);
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, settings.MaxRetryDelayMs));
+            await Task.Delay(retry.DelayAfter(attempt, Random.Shared), time, token);
         }
     }
 
