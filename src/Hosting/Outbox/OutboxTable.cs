@@ -88,12 +88,11 @@ public sealed class OutboxTable(NpgsqlDataSource database, IOptions<OutboxOption
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task<bool[]> DeleteAsync(IReadOnlyList<Guid> ids)
+    public async Task DeleteAsync(IReadOnlyList<Guid> ids)
     {
         await using var command = database.CreateCommand("DELETE FROM outbox_messages WHERE id = ANY($1)");
         command.Parameters.AddWithValue(ids.ToArray());
         await command.ExecuteNonQueryAsync();
-        return ids.Select(_ => true).ToArray();
     }
 
     /// <summary>Messages written and not yet known to be sent.</summary>

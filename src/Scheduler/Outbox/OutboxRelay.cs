@@ -1,8 +1,8 @@
 using TaskHub.Hosting.Outbox;
+using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
-using TaskHub.Scheduler.Persistence.Sagas;
 
 namespace TaskHub.Scheduler.Outbox;
 
@@ -20,8 +20,12 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
     readonly OutboxOptions settings = options.Value;
     // Resolved at the first send: the saga's endpoints take the relay while the bus itself is being built.
     IBus Bus => field ??= services.GetRequiredService<IBus>();
-    // Deletes of many messages share a round trip; nobody waits for them (a lost one costs a resend).
-    readonly OpportunisticBatcher<Guid, bool> deletes = new(table.DeleteAsync, maxBatch: 1000, concurrentFlushes: 1);
+    // Sent messages are deleted together every DeleteEvery, in one statement, and nobody waits for it: a
+    // delete per send cost PostgreSQL a transaction per task (bench/README.md). A crash loses at most that
+    // much bookkeeping, and those messages are sent again: consumers drop what they have done.
+    readonly ConcurrentQueue<Guid> sent = new();
+    static readonly TimeSpan DeleteEvery = TimeSpan.FromMilliseconds(50);
+    const int MaxDelete = 5000;
 
     static readonly IPipe<SendContext> MarkResent = Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true"));
     static readonly IPipe<PublishContext> MarkResentPublish = Pipe.Execute<PublishContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true"));
@@ -35,18 +39,34 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
         // Bounded by the lease: past it a poll may send the same messages.
         using var timeout = new CancellationTokenSource(settings.Lease, time);
         foreach (var id in await SendAllAsync(messages, resent: false, timeout.Token))
-            _ = ForgetAsync(id);
+            sent.Enqueue(id);
     }
 
-    async Task ForgetAsync(Guid id)
+    /// <summary>Deletes what was sent since the last time; returns how many.</summary>
+    async Task<int> DeleteSentAsync()
     {
+        var ids = new List<Guid>();
+        while (ids.Count < MaxDelete && sent.TryDequeue(out var id))
+            ids.Add(id);
+        if (ids.Count == 0)
+            return 0;
         try
         {
-            await deletes.RunAsync(id);
+            await table.DeleteAsync(ids);
         }
         catch (Exception ex)
         {
-            logger.LogDebug(ex, "Outbox message {Id} was sent but not deleted; a poll sends it again", id);
+            logger.LogDebug(ex, "{Count} outbox messages were sent but not deleted; a poll sends them again", ids.Count);
+        }
+        return ids.Count;
+    }
+
+    async Task DeleteSentLoopAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            while (await DeleteSentAsync() == MaxDelete) { }
+            await Task.Delay(DeleteEvery, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -81,7 +101,10 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
         await endpoint.Send(message.Message, message.MessageType, resent ? MarkResent : Pipe.Empty<SendContext>(), cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ResendLoopAsync(stoppingToken), DeleteSentLoopAsync(stoppingToken));
+
+    async Task ResendLoopAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -128,7 +151,11 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
         return rows.Count;
     }
 
-    public async ValueTask DisposeAsync() => await deletes.DisposeAsync();
+    /// <summary>The last deletes, of messages sent until the bus stopped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        while (await DeleteSentAsync() > 0) { }
+    }
 
     public override void Dispose()
     {
