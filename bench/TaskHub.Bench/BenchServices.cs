@@ -1,3 +1,4 @@
+using TaskHub.Testing;
 using Npgsql;
 using TaskHub.Contracts.Transport;
 

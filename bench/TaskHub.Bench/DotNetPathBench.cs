@@ -1,3 +1,4 @@
+using TaskHub.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -168,7 +169,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
             _client.Dispose();
             _client = null;
         }
-        var hwm = _services.Processes.Select(p => p.Memory().Peak).ToArray();
+        var hwm = _services.Processes.Select(p => ProcStats.Memory(p.Pid).Peak).ToArray();
         await _services.StopAsync();
         // The broker refreshes its counters every 5 s; backends flush their statistics when they exit.
         await Task.Delay(TimeSpan.FromSeconds(5.5));

@@ -1,3 +1,4 @@
+using TaskHub.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;

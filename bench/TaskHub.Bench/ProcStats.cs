@@ -71,11 +71,6 @@ public static class ProcStats
         }
         catch (IOException) { return null; }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int kill(int pid, int sig);
-
-    public static void Terminate(int pid) => kill(pid, 15);
 }
 
 /// <summary>CPU seconds of everything a path uses, taken at the start and the end of a measured phase.</summary>

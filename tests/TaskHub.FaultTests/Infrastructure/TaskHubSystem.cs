@@ -1,3 +1,4 @@
+using TaskHub.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 
-namespace TaskHub.FaultTests.Infrastructure;
+namespace TaskHub.Testing;
 
 /// <summary>
 /// A Scheduler, Worker or Api run as its own process (<c>dotnet X.dll</c>, as in production), its
-/// output in a log file. Stopped with SIGTERM, or killed with SIGKILL as a fault. (After the
-/// benchmark's ServiceProcess; copied so this project stands alone.)
+/// output in a log file. Stopped with SIGTERM, or killed with SIGKILL as a fault. One source for the
+/// benchmark and the fault tests, linked into both projects.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
@@ -29,7 +29,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         if (!File.Exists(dll))
             throw new FileNotFoundException(
-                $"{dll} is missing: build the services first (dotnet build Solution.sln -c Release; ./test.sh does)", dll);
+                $"{dll} is missing: build the services first (dotnet build Solution.sln -c Release; ./test.sh and bench/run.sh do)", dll);
         File.Delete(log);
         // `exec` keeps the pid: the shell only redirects the output, then becomes the app.
         var start = new ProcessStartInfo("/bin/sh")
@@ -51,7 +51,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>Polls <paramref name="ready"/> until true; throws, with the log's tail, if the process exits first or 120 s pass.</summary>
-    public async Task WaitUntilReadyAsync(string readiness, Func<Task<bool>> ready)
+    public async Task WaitUntilReadyAsync(string readiness, Func<Task<bool>> ready, CancellationToken cancellationToken = default)
     {
         var deadline = Stopwatch.StartNew();
         while (!await ready())
@@ -60,7 +60,7 @@ public sealed class ServiceProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{Name} exited during start-up; its log {Log} ends:\n{LogTail()}");
             if (deadline.Elapsed > TimeSpan.FromSeconds(120))
                 throw new TimeoutException($"{Name} did not {readiness} within 120 s; its log {Log} ends:\n{LogTail()}");
-            await Task.Delay(200);
+            await Task.Delay(200, cancellationToken);
         }
     }
 
