@@ -40,6 +40,30 @@ public static class TransientFaults
 
     static readonly TimeSpan MaxInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Runs <paramref name="step"/> until it gets through a transient fault, with the same backoff and bound as
+    /// <see cref="WaitOut"/>: for a step after which the message may no longer be retried as a whole (an
+    /// outbound call has been made). The step must be safe to run again.
+    /// </summary>
+    public static async Task RetryInPlaceAsync(Func<Task> step, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        var until = time.GetUtcNow() + WaitedOut;
+        while (true)
+        {
+            try
+            {
+                await step();
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && time.GetUtcNow() < until && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(delay, time, cancellationToken);
+                delay = delay * 2 < MaxInterval ? delay * 2 : MaxInterval;
+            }
+        }
+    }
+
     /// <summary>Enough retries to span <paramref name="outage"/> once the backoff has reached its longest wait.</summary>
     static int RetriesFor(TimeSpan outage) => 6 + (int)Math.Ceiling(outage / MaxInterval);
 }

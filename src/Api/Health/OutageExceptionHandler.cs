@@ -4,8 +4,10 @@ using TaskHub.Hosting;
 namespace TaskHub.Api.Health;
 
 /// <summary>
-/// A request that met an outage of the broker or the database was not taken: 503 ProblemDetails with
-/// <c>Retry-After</c>, so the caller knows to send it again (a 500 would say TaskHub is broken).
+/// A request that met an outage of the broker or the database is not known to be taken: 503 ProblemDetails
+/// with <c>Retry-After</c>, so the caller knows to send it again (a 500 would say TaskHub is broken). A
+/// submission cut off by <c>Api:BrokerTimeout</c> may still have reached the broker; sending it again then
+/// makes a second task (idempotency keys are issue 20's).
 /// </summary>
 public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILogger<OutageExceptionHandler> logger) : IExceptionHandler
 {
@@ -26,7 +28,7 @@ public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILog
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "TaskHub cannot take the request now",
-                Detail = "The broker or the database is not reachable; nothing was created. Send the request again.",
+                Detail = "The broker or the database did not answer in time, so the request is not known to be taken. Send it again.",
             },
         });
     }

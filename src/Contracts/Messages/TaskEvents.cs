@@ -5,8 +5,12 @@ public sealed record TaskStarted(Guid TaskId, int Attempt, DateTimeOffset Starte
 
 public sealed record TaskProgressed(Guid TaskId, int Current, int Total, string? Message, DateTimeOffset At);
 
-/// <summary>One attempt failed and another follows after the retry delay.</summary>
-public sealed record TaskAttemptFailed(Guid TaskId, int Attempt, string Error, DateTimeOffset At);
+/// <summary>
+/// One attempt failed and another follows after the retry delay. <paramref name="RetryAt"/> is set when that
+/// wait is stored rather than held by the Worker: until the next attempt starts no Worker answers for the
+/// task, so no deadline runs (the stored message is sure to be sent).
+/// </summary>
+public sealed record TaskAttemptFailed(Guid TaskId, int Attempt, string Error, DateTimeOffset At, DateTimeOffset? RetryAt = null);
 
 /// <summary><paramref name="Response"/> is the handler's result as JSON.</summary>
 /// <paramref name="StartedAt"/> is set when the Worker did not report <see cref="TaskStarted"/> (the attempt was over at once).

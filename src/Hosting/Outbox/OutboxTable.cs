@@ -23,7 +23,9 @@ public sealed class OutboxTable(NpgsqlDataSource database, IOptions<OutboxOption
         var sql = "INSERT INTO outbox_messages (id, destination, message_type, body, created_at, locked_until) " +
                   $"SELECT u.id, u.destination, u.message_type, u.body, ${first + 4}, ${first + 5} " +
                   $"FROM unnest(${first}::uuid[], ${first + 1}::text[], ${first + 2}::text[], ${first + 3}::text[]) AS u(id, destination, message_type, body)" +
-                  (onlyIfRowsIn is null ? "" : $" WHERE EXISTS (SELECT 1 FROM {onlyIfRowsIn})");
+                  (onlyIfRowsIn is null ? "" : $" WHERE EXISTS (SELECT 1 FROM {onlyIfRowsIn})") +
+                  // An id made from what the message is for (a stored attempt) is written once.
+                  " ON CONFLICT (id) DO NOTHING";
         return (sql,
         [
             new NpgsqlParameter { Value = messages.Select(m => m.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },

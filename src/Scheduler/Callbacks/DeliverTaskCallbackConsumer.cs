@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
+using TaskHub.Hosting;
 
 namespace TaskHub.Scheduler.Callbacks;
 
@@ -39,20 +40,26 @@ public sealed class DeliverTaskCallbackConsumer(
             await SetDueAsync(message.TaskId, time.GetUtcNow(), attempt - 1, CancellationToken.None);
             throw;
         }
-        await RecordAsync(message.TaskId, result, context.CancellationToken);
+        // The URL has been called: what follows must not fail the message, whose retry would find this
+        // attempt's own claim and drop it, leaving the delivery to be made again when the claim lapses.
+        await TransientFaults.RetryInPlaceAsync(() => RecordOutcomeAsync(message, attempt, result, context.CancellationToken), time, context.CancellationToken);
+    }
 
+    async Task RecordOutcomeAsync(DeliverTaskCallback message, int attempt, AttemptResult result, CancellationToken cancellationToken)
+    {
+        await RecordAsync(message.TaskId, result, cancellationToken);
         var retry = options.CurrentValue.Retry;
         var now = time.GetUtcNow();
         if (result.Succeeded)
-            await SettleAsync(message.TaskId, "delivered_at", now, context.CancellationToken);
+            await SettleAsync(message.TaskId, "delivered_at", now, cancellationToken);
         else if (result.IsPermanent || !retry.RetriesAfter(attempt))
         {
-            await SettleAsync(message.TaskId, "gave_up_at", now, context.CancellationToken);
+            await SettleAsync(message.TaskId, "gave_up_at", now, cancellationToken);
             logger.LogWarning("Gave up delivering the callback of task {TaskId} to {Url} after {Attempts} attempts: {Error}",
                 message.TaskId, message.Url, attempt, result.Error);
         }
         else
-            await SetDueAsync(message.TaskId, now + retry.DelayAfter(attempt, Random.Shared), attempt, context.CancellationToken);
+            await SetDueAsync(message.TaskId, now + retry.DelayAfter(attempt, Random.Shared), attempt, cancellationToken);
     }
 
     /// <summary>One attempt: as long as the outbound client waits for an answer, and a little more.</summary>
@@ -103,7 +110,10 @@ public sealed class DeliverTaskCallbackConsumer(
     async Task RecordAsync(Guid taskId, AttemptResult attempt, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
-            "INSERT INTO callback_attempts (task_id, attempt, at, http_status, error) VALUES ($1, $2, $3, $4, $5)");
+            """
+            INSERT INTO callback_attempts (task_id, attempt, at, http_status, error) SELECT $1, $2, $3, $4, $5
+            WHERE NOT EXISTS (SELECT 1 FROM callback_attempts WHERE task_id = $1 AND attempt = $2)
+            """);
         command.Parameters.AddWithValue(taskId);
         command.Parameters.AddWithValue(attempt.Attempt);
         command.Parameters.AddWithValue(attempt.At);

@@ -11,8 +11,10 @@ namespace TaskHub.Scheduler.Outbox;
 /// commit and deletes them once the broker confirmed them; whatever did not go then (the broker was down,
 /// the Scheduler died) stays in <c>outbox_messages</c>, and once its lease lapses any Scheduler's poll
 /// sends it again, marked <see cref="TaskHubHeaders.Resent"/>. So every message that must follow a
-/// state change goes at least once; a message sent and then sent again by a poll (the delete was lost)
-/// reaches consumers that already drop what they have done.
+/// state change goes at least once. A message sent and then sent again by a poll (the Scheduler died before
+/// its delete) reaches consumers that drop it: the saga ignores what it has recorded, the group gate and
+/// callback deliveries claim their rows, and the Worker's fence drops resent work for a finished task or
+/// for an attempt already under way.
 /// </summary>
 public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxRelay> logger)
     : BackgroundService, IAsyncDisposable
@@ -36,8 +38,8 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
     /// </summary>
     public async Task SendCommittedAsync(IReadOnlyList<OutboxMessage> messages)
     {
-        // Bounded by the lease: past it a poll may send the same messages.
-        using var timeout = new CancellationTokenSource(settings.Lease, time);
+        // Well within the lease (which started before the commit): past it a poll may send the same messages.
+        using var timeout = new CancellationTokenSource(settings.Lease / 2, time);
         foreach (var id in await SendAllAsync(messages, resent: false, timeout.Token))
             sent.Enqueue(id);
     }
@@ -142,7 +144,10 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
         }
         if (unreadable.Count > 0)
             await table.SetAsideAsync(unreadable, cancellationToken);
-        var sent = await SendAllAsync(messages, resent: true, cancellationToken);
+        // Within the new lease, or another Scheduler's poll may take them up again while these still wait on the broker.
+        using var lease = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lease.CancelAfter(settings.Lease / 2);
+        var sent = await SendAllAsync(messages, resent: true, lease.Token);
         if (sent.Count > 0)
         {
             await table.DeleteAsync(sent);

@@ -46,8 +46,11 @@ sealed class StagingPublishEndpointProvider(StagedMessages staged, IPublishEndpo
 {
     public ConnectHandle ConnectPublishObserver(IPublishObserver observer) => inner.ConnectPublishObserver(observer);
 
+    // A fault MassTransit publishes for the consumed message follows no state change: it goes as it is.
     public Task<ISendEndpoint> GetPublishSendEndpoint<TMessage>() where TMessage : class =>
-        Task.FromResult<ISendEndpoint>(new StagingSendEndpoint(staged, null));
+        typeof(TMessage).IsGenericType && typeof(TMessage).GetGenericTypeDefinition() == typeof(Fault<>)
+            ? inner.GetPublishSendEndpoint<TMessage>()
+            : Task.FromResult<ISendEndpoint>(new StagingSendEndpoint(staged, null));
 }
 
 /// <summary>

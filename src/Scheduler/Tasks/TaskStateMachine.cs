@@ -96,6 +96,9 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
                     c.Saga.Error = c.Message.Error;
                     c.Saga.StartedAt ??= c.Message.At;
+                    // A stored wait may end behind a long queue: the next attempt's TaskStarted sets the next deadline.
+                    if (c.Message.RetryAt is not null && c.Message.Attempt >= c.Saga.Attempts)
+                        c.Saga.Deadline = null;
                 })
                 .TransitionTo(Running),
             When(Completed)

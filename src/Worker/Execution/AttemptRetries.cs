@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
@@ -14,16 +16,21 @@ namespace TaskHub.Worker.Execution;
 /// </summary>
 public sealed class AttemptRetries(OutboxTable outbox, IOptions<WorkerOptions> options, TimeProvider time)
 {
-    /// <summary>Waits <paramref name="wait"/> in memory and returns false, or stores <paramref name="next"/> to be sent after it and returns true.</summary>
-    public async Task<bool> StoreOrWaitAsync<T>(ConsumeContext<T> context, T next, TimeSpan wait) where T : class
+    /// <summary>Whether a wait this long is stored rather than held.</summary>
+    public bool Stores(TimeSpan wait) => wait > options.Value.HoldRetryUpTo;
+
+    /// <summary>
+    /// Stores <paramref name="next"/> (attempt <paramref name="attempt"/> of <paramref name="taskId"/>) to be sent
+    /// after <paramref name="wait"/>. Its row's id is the task's and the attempt's, so a redelivered attempt
+    /// that fails again stores nothing twice.
+    /// </summary>
+    public Task StoreAsync<T>(ConsumeContext context, Guid taskId, int attempt, T next, TimeSpan wait) where T : class
     {
-        if (wait <= options.Value.HoldRetryUpTo)
-        {
-            await Task.Delay(wait, time, context.CancellationToken);
-            return false;
-        }
         var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Last();
-        await outbox.InsertDueAsync(OutboxMessage.Send(TaskHubBus.QueueAddress(queue), next), time.GetUtcNow() + wait, context.CancellationToken);
-        return true;
+        var message = OutboxMessage.Send(TaskHubBus.QueueAddress(queue), next) with { Id = AttemptId(taskId, attempt) };
+        return outbox.InsertDueAsync(message, time.GetUtcNow() + wait, context.CancellationToken);
     }
+
+    static Guid AttemptId(Guid taskId, int attempt) =>
+        new(MD5.HashData(Encoding.UTF8.GetBytes($"{taskId:N}/attempt/{attempt}")));
 }

@@ -24,7 +24,7 @@ public sealed class ExecuteTaskConsumer(
     public async Task Consume(ConsumeContext<ExecuteTask> context)
     {
         var task = context.Message;
-        if (!await fence.MayRunAsync(context, task.TaskId))
+        if (!await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
             return;
         var name = task.Signature.Name;
         if (!handlers.TryGet(name, out var handler))
@@ -84,9 +84,15 @@ public sealed class ExecuteTaskConsumer(
                 await context.Publish(new TaskFailed(task.TaskId, attempt, error, time.GetUtcNow()));
                 return;
             }
-            await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow()));
-            if (await retries.StoreOrWaitAsync(context, task with { Attempt = attempt + 1 }, policy.DelayAfter(attempt, Random.Shared)))
+            var wait = policy.DelayAfter(attempt, Random.Shared);
+            var stored = retries.Stores(wait);
+            await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow(), stored ? time.GetUtcNow() + wait : null));
+            if (stored)
+            {
+                await retries.StoreAsync(context, task.TaskId, attempt + 1, task with { Attempt = attempt + 1 }, wait);
                 return;
+            }
+            await Task.Delay(wait, time, context.CancellationToken);
         }
     }
 

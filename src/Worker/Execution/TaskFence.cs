@@ -13,16 +13,30 @@ namespace TaskHub.Worker.Execution;
 /// </summary>
 public sealed class TaskFence(NpgsqlDataSource database, ILogger<TaskFence> logger)
 {
-    public async Task<bool> MayRunAsync(ConsumeContext context, Guid taskId)
+    /// <param name="attempt">The attempt the message starts with.</param>
+    public async Task<bool> MayRunAsync(ConsumeContext context, Guid taskId, int attempt)
     {
-        if (!context.ReceiveContext.Redelivered && !context.Headers.TryGetHeader(TaskHubHeaders.Resent, out _))
+        var resent = context.Headers.TryGetHeader(TaskHubHeaders.Resent, out _);
+        if (!context.ReceiveContext.Redelivered && !resent)
             return true;
-        await using var command = database.CreateCommand("SELECT current_state FROM tasks WHERE id = $1");
+        await using var command = database.CreateCommand("SELECT current_state, attempts FROM tasks WHERE id = $1");
         command.Parameters.AddWithValue(taskId);
-        var state = await command.ExecuteScalarAsync(context.CancellationToken) as string;
-        if (state is not ("Succeeded" or "Failed"))
+        await using var reader = await command.ExecuteReaderAsync(context.CancellationToken);
+        if (!await reader.ReadAsync(context.CancellationToken))
             return true;
-        logger.LogInformation("Task {TaskId} is {State} already: its repeated work message is dropped", taskId, state);
-        return false;
+        var (state, started) = (reader.GetString(0), reader.GetInt32(1));
+        if (state is "Succeeded" or "Failed")
+        {
+            logger.LogInformation("Task {TaskId} is {State} already: its repeated work message is dropped", taskId, state);
+            return false;
+        }
+        // A resent copy of an attempt some Worker has reported on already: that Worker has the first copy, and
+        // should it die, the broker hands that copy on (a redelivery, which runs).
+        if (resent && started >= attempt)
+        {
+            logger.LogInformation("Task {TaskId} attempt {Attempt} is under way already: its resent work message is dropped", taskId, attempt);
+            return false;
+        }
+        return true;
     }
 }

@@ -30,7 +30,7 @@ public sealed class CallCalleeConsumer(
     public async Task Consume(ConsumeContext<CallCallee> context)
     {
         var call = context.Message;
-        if (!await fence.MayRunAsync(context, call.TaskId))
+        if (!await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
             return;
         var settings = options.Value;
         settings.Tasks.TryGetValue(PolicyName, out var configured);
@@ -79,9 +79,15 @@ public sealed class CallCalleeConsumer(
                 await context.Publish(new TaskFailed(call.TaskId, attempt, error, time.GetUtcNow()));
                 return;
             }
-            await context.Publish(new TaskAttemptFailed(call.TaskId, attempt, error, time.GetUtcNow()));
-            if (await retries.StoreOrWaitAsync(context, call with { Attempt = attempt + 1 }, policy.DelayAfter(attempt, Random.Shared)))
+            var wait = policy.DelayAfter(attempt, Random.Shared);
+            var stored = retries.Stores(wait);
+            await context.Publish(new TaskAttemptFailed(call.TaskId, attempt, error, time.GetUtcNow(), stored ? time.GetUtcNow() + wait : null));
+            if (stored)
+            {
+                await retries.StoreAsync(context, call.TaskId, attempt + 1, call with { Attempt = attempt + 1 }, wait);
                 return;
+            }
+            await Task.Delay(wait, time, context.CancellationToken);
         }
     }
 

@@ -16,6 +16,37 @@ namespace TaskHub.Tests.DotNetTasks;
 public sealed class TaskDurabilityTests : SystemTest
 {
     [Fact]
+    public async Task A_resent_work_message_runs_neither_an_attempt_under_way_nor_a_finished_task()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource();
+        var scheduler = await System.StartSchedulerAsync();
+        await System.StartWorkerAsync(w => w.Register("Held", async () =>
+        {
+            Interlocked.Increment(ref calls);
+            await release.Task;
+            return "done";
+        }));
+        var client = await System.StartClientAsync();
+        var id = await client.SendTaskAsync(TaskSignature.Create("Held"));
+        await System.WaitForStateAsync(id, "Running");
+
+        // As the outbox relay sends a message again when it cannot know the first send went.
+        var resent = new ExecuteTask(id, TaskSignature.Create("Held"), null);
+        var queue = await System.Bus(scheduler).GetSendEndpoint(TaskHubBus.QueueAddress("taskhub.task"));
+        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await Task.Delay(1000);
+        Assert.Equal(1, calls);
+
+        release.SetResult();
+        Assert.Equal(TaskStatuses.Success, (await client.WaitForResultAsync(id, TimeSpan.FromSeconds(20))).Status);
+        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await Task.Delay(1000);
+        Assert.Equal(1, calls);
+        Assert.Equal(1, (await System.ReadTaskAsync(id))!.Attempts);
+    }
+
+    [Fact]
     public async Task A_task_submitted_before_any_scheduler_ever_started_runs_when_one_starts()
     {
         var client = await System.StartClientAsync();
