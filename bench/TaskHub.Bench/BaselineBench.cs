@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Npgsql;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
 using System.Threading.RateLimiting;
+using Npgsql;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client;
 
 namespace TaskHub.Bench;
 

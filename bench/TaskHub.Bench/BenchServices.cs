@@ -1,6 +1,6 @@
-using TaskHub.Testing;
 using Npgsql;
 using TaskHub.Contracts.Transport;
+using TaskHub.Testing;
 
 namespace TaskHub.Bench;
 

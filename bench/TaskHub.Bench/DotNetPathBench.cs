@@ -1,4 +1,3 @@
-using TaskHub.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +6,7 @@ using Npgsql;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Testing;
 
 namespace TaskHub.Bench;
 

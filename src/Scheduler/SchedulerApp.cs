@@ -1,21 +1,21 @@
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
-using Npgsql;
+using TaskHub.Hosting.Health;
+using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting;
 using TaskHub.Scheduler.Callbacks;
 using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Hooks;
 using TaskHub.Scheduler.Outbox;
-using TaskHub.Hosting.Outbox;
-using TaskHub.Hosting;
-using TaskHub.Hosting.Health;
-using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Persistence.Sagas;
+using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Tasks;
 using TaskHub.Scheduler.Timers;
 

@@ -1,13 +1,13 @@
 using MassTransit;
-using Npgsql;
-using TaskHub.Hosting;
-using TaskHub.Hosting.Health;
-using TaskHub.Hosting.Outbox;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Health;
+using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting;
 using TaskHub.Worker.Definitions;
 using TaskHub.Worker.Execution;
 using TaskHub.Worker.Handlers;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
-using TaskHub.Scheduler.Outbox;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Groups;
 

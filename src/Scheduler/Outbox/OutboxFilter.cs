@@ -1,5 +1,5 @@
-using TaskHub.Hosting.Outbox;
 using MassTransit;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Outbox;
 

@@ -1,8 +1,8 @@
-using TaskHub.Hosting.Outbox;
 using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Outbox;
 

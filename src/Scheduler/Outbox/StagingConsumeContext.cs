@@ -1,6 +1,6 @@
-using TaskHub.Hosting.Outbox;
-using MassTransit;
 using MassTransit.Context;
+using MassTransit;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Outbox;
 

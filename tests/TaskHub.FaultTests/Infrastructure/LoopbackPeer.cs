@@ -106,9 +106,10 @@ public sealed class LoopbackPeer : IAsyncDisposable
     sealed class HookSlot { public Hook? Hook; }
     readonly HookSlot _duringGroupedCall = new(), _duringCallback = new();
 
-    static async Task RunHookAsync(HookSlot slot)
+    static async Task RunHookAsync(HookSlot slot, Action? before = null)
     {
         if (Interlocked.Exchange(ref slot.Hook, null) is not { } hook) return;
+        before?.Invoke();
         try { await hook.Action(); hook.Done.TrySetResult(); }
         catch (Exception e) { hook.Done.TrySetException(e); }
     }
@@ -194,9 +195,15 @@ public sealed class LoopbackPeer : IAsyncDisposable
             if (id.Length == 0) _callbacksWithoutId++;
             else _callbacks[id] = _callbacks.GetValueOrDefault(id) + 1;
         }
-        await RunHookAsync(_duringCallback);
+        await RunHookAsync(_duringCallback, () => { lock (_lock) _callbackInHandsAtHook = id; });
         await context.Response.WriteAsJsonAsync(new { ok = true });
     }
+
+    /// <summary>
+    /// The callback that was in the receiver's hands (recorded, not yet answered) when the hook ran: killed
+    /// then, the Scheduler cannot know it was delivered, and delivering it again is the at-least-once promise.
+    /// </summary>
+    string? _callbackInHandsAtHook;
 
     public int CallbacksFor(string id)
     {
@@ -214,7 +221,7 @@ public sealed class LoopbackPeer : IAsyncDisposable
             return new PeerCounts(
                 _calls.Count, _calls.Values.Sum(c => c.Calls), _duplicateCalls, _repeatCallsInFlight, _confirmRetries, _confirmsRejected, _confirmsGivenUp,
                 _callbacksWithoutId, new SortedDictionary<string, int>(_maxInFlight), _calls.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase),
-                new Dictionary<string, string>(_overlaps));
+                new Dictionary<string, string>(_overlaps), _callbackInHandsAtHook);
     }
 
     /// <summary>Waits (bounded) for confirmations still retrying, so none runs into the next test.</summary>
@@ -237,4 +244,4 @@ public sealed class LoopbackPeer : IAsyncDisposable
 public sealed record PeerCounts(
     int CalledTasks, int Calls, int DuplicateCalls, int RepeatCallsInFlight, int ConfirmRetries, int ConfirmsRejected, int ConfirmsGivenUp,
     int CallbacksWithoutId, IReadOnlyDictionary<string, int> MaxInFlightPerGroup, IReadOnlySet<string> CalledIds,
-    IReadOnlyDictionary<string, string> Overlaps);
+    IReadOnlyDictionary<string, string> Overlaps, string? CallbackInHandsAtFault);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Npgsql;
 
 namespace TaskHub.FaultTests.Infrastructure;

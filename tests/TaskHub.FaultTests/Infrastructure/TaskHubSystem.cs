@@ -1,7 +1,6 @@
-using TaskHub.Testing;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Transport;
+using TaskHub.Testing;
 
 namespace TaskHub.FaultTests.Infrastructure;
 

@@ -1,12 +1,12 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Npgsql;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using TaskHub.Contracts.Messages;
-using TaskHub.Scheduler.Outbox;
 using TaskHub.Hosting.Outbox;
-using TaskHub.Scheduler.Persistence;
+using TaskHub.Scheduler.Outbox;
 using TaskHub.Scheduler.Persistence.Sagas;
+using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Tasks;
 using TaskHub.Tests.Infrastructure;
 

@@ -1,9 +1,9 @@
-using MassTransit;
 using MassTransit.Context;
 using MassTransit.Saga;
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
-using TaskHub.Scheduler.Outbox;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 

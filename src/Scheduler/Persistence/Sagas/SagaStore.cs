@@ -1,8 +1,8 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using TaskHub.Scheduler.Outbox;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 

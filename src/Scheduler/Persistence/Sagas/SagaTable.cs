@@ -1,12 +1,12 @@
 using System.Reflection;
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using TaskHub.Scheduler.Outbox;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Persistence.Sagas;
 
