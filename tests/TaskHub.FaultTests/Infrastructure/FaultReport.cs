@@ -28,11 +28,13 @@ public sealed record FaultReport(
     IEnumerable<AcceptedTask> Stuck => Accepted.Where(t => !t.Final && t.Status != "404");
     IEnumerable<string> CallbackMissing => CallbacksPerTask.Where(c => c.Value == 0).Select(c => c.Key);
     /// <summary>
-    /// More than once, except the one callback a Scheduler was killed in the middle of (delivered, its answer not
-    /// yet back): that one may come a second time, once: no more, and no other.
+    /// More than once, except a callback delivered in the last moments before a Scheduler was killed (in the
+    /// receiver's hands, or its answer or record not yet made): that may come a second time, once; no more, and
+    /// none delivered earlier.
     /// </summary>
-    IEnumerable<string> CallbackDuplicated => CallbacksPerTask.Where(c => c.Value > (c.Key == Peer.CallbackInHandsAtFault ? 2 : 1)).Select(c => c.Key);
-    int CallbackRedeliveredAfterKill => Peer.CallbackInHandsAtFault is { } id && CallbacksPerTask.GetValueOrDefault(id) == 2 ? 1 : 0;
+    IEnumerable<string> CallbackDuplicated =>
+        CallbacksPerTask.Where(c => c.Value > (Peer.CallbacksDeliveredJustBeforeKill.Contains(c.Key) ? 2 : 1)).Select(c => c.Key);
+    int CallbacksRedeliveredAfterKill => CallbacksPerTask.Count(c => c.Value == 2 && Peer.CallbacksDeliveredJustBeforeKill.Contains(c.Key));
 
     public string Summary()
     {
@@ -46,7 +48,7 @@ public sealed record FaultReport(
             $"not accepted {notAccepted}; success {Success.Count()}, failure {Failure.Count()} (without error {FailureWithoutError.Count()}), " +
             $"missing {Missing.Count()}, stuck {Stuck.Count()}{(Stuck.Any() ? $" ({string.Join(", ", stuckStates)})" : "")}; " +
             $"callbacks exactly-once {CallbacksPerTask.Count(c => c.Value == 1)}, missing {CallbackMissing.Count()}, duplicated {CallbackDuplicated.Count()}" +
-            $"{(CallbackRedeliveredAfterKill > 0 ? " (+1 delivered again: in the receiver's hands at the kill)" : "")}; " +
+            $"{(CallbacksRedeliveredAfterKill > 0 ? $" (+{CallbacksRedeliveredAfterKill} delivered again: delivered just before the kill, not yet recorded)" : "")}; " +
             $"max in-flight per group {string.Join(' ', groups)}; " +
             $"callee calls {Peer.Calls} for {Peer.CalledTasks} tasks ({calledNotAccepted} not accepted), duplicate calls of confirmed tasks {Peer.DuplicateCalls}, " +
             $"repeat calls in flight {Peer.RepeatCallsInFlight}, confirm retries after 5xx {Peer.ConfirmRetries}, confirms answered 4xx {Peer.ConfirmsRejected}, given up {Peer.ConfirmsGivenUp}; " +

@@ -27,6 +27,7 @@ public sealed class LoopbackPeer : IAsyncDisposable
     readonly Dictionary<string, int> _maxInFlight = new();
     readonly Dictionary<string, string> _overlaps = new(); // group -> who was in flight when its max was reached
     readonly Dictionary<string, int> _callbacks = new(StringComparer.OrdinalIgnoreCase);
+    readonly Dictionary<string, DateTime> _firstCallbackAt = new(StringComparer.OrdinalIgnoreCase);
     readonly List<Task> _confirmations = [];
     int _duplicateCalls, _repeatCallsInFlight, _confirmRetries, _confirmsRejected, _confirmsGivenUp, _callbacksWithoutId;
 
@@ -193,17 +194,29 @@ public sealed class LoopbackPeer : IAsyncDisposable
         lock (_lock)
         {
             if (id.Length == 0) _callbacksWithoutId++;
-            else _callbacks[id] = _callbacks.GetValueOrDefault(id) + 1;
+            else
+            {
+                _callbacks[id] = _callbacks.GetValueOrDefault(id) + 1;
+                _firstCallbackAt.TryAdd(id, DateTime.UtcNow);
+            }
         }
-        await RunHookAsync(_duringCallback, () => { lock (_lock) _callbackInHandsAtHook = id; });
+        await RunHookAsync(_duringCallback, () => { lock (_lock) _killedAt = DateTime.UtcNow; });
         await context.Response.WriteAsJsonAsync(new { ok = true });
     }
 
+    /// <summary>When the hook ran during a callback (the Scheduler was killed then).</summary>
+    DateTime? _killedAt;
+
     /// <summary>
-    /// The callback that was in the receiver's hands (recorded, not yet answered) when the hook ran: killed
-    /// then, the Scheduler cannot know it was delivered, and delivering it again is the at-least-once promise.
+    /// How long before the kill a delivery may have arrived and still not be recorded by the Scheduler that
+    /// made it: the receiver's answer in transit, the attempt's record not yet written. Such a delivery is
+    /// made again, which is the at-least-once promise; one delivered earlier must not be.
     /// </summary>
-    string? _callbackInHandsAtHook;
+    static readonly TimeSpan UnrecordedBeforeKill = TimeSpan.FromSeconds(2);
+
+    IReadOnlySet<string> DeliveredJustBeforeKill() => _killedAt is { } kill
+        ? _firstCallbackAt.Where(c => c.Value >= kill - UnrecordedBeforeKill && c.Value <= kill).Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase)
+        : new HashSet<string>();
 
     public int CallbacksFor(string id)
     {
@@ -221,7 +234,7 @@ public sealed class LoopbackPeer : IAsyncDisposable
             return new PeerCounts(
                 _calls.Count, _calls.Values.Sum(c => c.Calls), _duplicateCalls, _repeatCallsInFlight, _confirmRetries, _confirmsRejected, _confirmsGivenUp,
                 _callbacksWithoutId, new SortedDictionary<string, int>(_maxInFlight), _calls.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase),
-                new Dictionary<string, string>(_overlaps), _callbackInHandsAtHook);
+                new Dictionary<string, string>(_overlaps), DeliveredJustBeforeKill());
     }
 
     /// <summary>Waits (bounded) for confirmations still retrying, so none runs into the next test.</summary>
@@ -244,4 +257,4 @@ public sealed class LoopbackPeer : IAsyncDisposable
 public sealed record PeerCounts(
     int CalledTasks, int Calls, int DuplicateCalls, int RepeatCallsInFlight, int ConfirmRetries, int ConfirmsRejected, int ConfirmsGivenUp,
     int CallbacksWithoutId, IReadOnlyDictionary<string, int> MaxInFlightPerGroup, IReadOnlySet<string> CalledIds,
-    IReadOnlyDictionary<string, string> Overlaps, string? CallbackInHandsAtFault);
+    IReadOnlyDictionary<string, string> Overlaps, IReadOnlySet<string> CallbacksDeliveredJustBeforeKill);
