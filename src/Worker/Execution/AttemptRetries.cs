@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Outbox;
 
@@ -16,19 +17,27 @@ namespace TaskHub.Worker.Execution;
 /// </summary>
 public sealed class AttemptRetries(OutboxTable outbox, IOptions<WorkerOptions> options, TimeProvider time)
 {
-    /// <summary>Whether a wait this long is stored rather than held.</summary>
-    public bool Stores(TimeSpan wait) => wait > options.Value.HoldRetryUpTo;
-
     /// <summary>
-    /// Stores <paramref name="next"/> (attempt <paramref name="attempt"/> of <paramref name="taskId"/>) to be sent
-    /// after <paramref name="wait"/>. Its row's id is the task's and the attempt's, so a redelivered attempt
-    /// that fails again stores nothing twice.
+    /// After failed attempt <paramref name="attempt"/> of <paramref name="taskId"/>, with another to come after
+    /// <paramref name="wait"/>: reports the failure (with when the next attempt is due, if its wait is stored),
+    /// then waits in memory, or stores <paramref name="next"/> to be sent then. True when stored: the consumer
+    /// returns and its message is acknowledged.
     /// </summary>
-    public Task StoreAsync<T>(ConsumeContext context, Guid taskId, int attempt, T next, TimeSpan wait) where T : class
+    public async Task<bool> RetryAsync<T>(ConsumeContext<T> context, Guid taskId, int attempt, string error, TimeSpan wait, T next) where T : class
     {
+        var stored = wait > options.Value.HoldRetryUpTo;
+        var now = time.GetUtcNow();
+        await context.Publish(new TaskAttemptFailed(taskId, attempt, error, now, stored ? now + wait : null));
+        if (!stored)
+        {
+            await Task.Delay(wait, time, context.CancellationToken);
+            return false;
+        }
+        // Its row's id is the task's and the next attempt's, so a redelivered attempt that fails again stores nothing twice.
         var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Last();
-        var message = OutboxMessage.Send(TaskHubBus.QueueAddress(queue), next) with { Id = AttemptId(taskId, attempt) };
-        return outbox.InsertDueAsync(message, time.GetUtcNow() + wait, context.CancellationToken);
+        var message = OutboxMessage.Send(TaskHubBus.QueueAddress(queue), next) with { Id = AttemptId(taskId, attempt + 1) };
+        await outbox.InsertDueAsync(message, now + wait, context.CancellationToken);
+        return true;
     }
 
     static Guid AttemptId(Guid taskId, int attempt) =>

@@ -84,15 +84,8 @@ public sealed class ExecuteTaskConsumer(
                 await context.Publish(new TaskFailed(task.TaskId, attempt, error, time.GetUtcNow()));
                 return;
             }
-            var wait = policy.DelayAfter(attempt, Random.Shared);
-            var stored = retries.Stores(wait);
-            await context.Publish(new TaskAttemptFailed(task.TaskId, attempt, error, time.GetUtcNow(), stored ? time.GetUtcNow() + wait : null));
-            if (stored)
-            {
-                await retries.StoreAsync(context, task.TaskId, attempt + 1, task with { Attempt = attempt + 1 }, wait);
+            if (await retries.RetryAsync(context, task.TaskId, attempt, error, policy.DelayAfter(attempt, Random.Shared), task with { Attempt = attempt + 1 }))
                 return;
-            }
-            await Task.Delay(wait, time, context.CancellationToken);
         }
     }
 

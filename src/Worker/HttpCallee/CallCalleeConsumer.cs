@@ -79,15 +79,8 @@ public sealed class CallCalleeConsumer(
                 await context.Publish(new TaskFailed(call.TaskId, attempt, error, time.GetUtcNow()));
                 return;
             }
-            var wait = policy.DelayAfter(attempt, Random.Shared);
-            var stored = retries.Stores(wait);
-            await context.Publish(new TaskAttemptFailed(call.TaskId, attempt, error, time.GetUtcNow(), stored ? time.GetUtcNow() + wait : null));
-            if (stored)
-            {
-                await retries.StoreAsync(context, call.TaskId, attempt + 1, call with { Attempt = attempt + 1 }, wait);
+            if (await retries.RetryAsync(context, call.TaskId, attempt, error, policy.DelayAfter(attempt, Random.Shared), call with { Attempt = attempt + 1 }))
                 return;
-            }
-            await Task.Delay(wait, time, context.CancellationToken);
         }
     }
 
