@@ -8,6 +8,7 @@ using TaskHub.Api.Definitions;
 using TaskHub.Api.Health;
 using TaskHub.Hosting.Health;
 using TaskHub.Api.PullQueue;
+using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Options;
@@ -27,6 +28,7 @@ public static class ApiApp
         services.TryAddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddOpenApi();
+        services.AddRequestSchemas();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
@@ -35,14 +37,22 @@ public static class ApiApp
 
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
+        var development = builder.Environment.IsDevelopment();
         services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section))
-            .Validate(o => string.IsNullOrWhiteSpace(o.PublicBaseUrl) || Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out _),
-                "Api:PublicBaseUrl must be an absolute URL such as https://taskhub.example.com").ValidateOnStart();
+            .Validate(o => development || !string.IsNullOrWhiteSpace(o.PublicBaseUrl),
+                "Api:PublicBaseUrl is required outside the development profile: the URL callees use to confirm tasks (the Host header is never trusted)")
+            .Validate(o => string.IsNullOrWhiteSpace(o.PublicBaseUrl)
+                    || Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https",
+                "Api:PublicBaseUrl must be an absolute http(s) URL such as https://taskhub.example.com")
+            .Validate(o => o.MaxBodyBytes.Default > 0, "Api:MaxBodyBytes:Default must be a positive number of bytes")
+            .Validate(o => o.MaxBodyBytes.PullQueue > 0, "Api:MaxBodyBytes:PullQueue must be a positive number of bytes")
+            .ValidateOnStart();
         services.AddPullQueue(builder.Configuration);
         services.AddTaskDefinitionRoutes(builder.Configuration);
 
         services.AddTaskHubBus(x => x.AddTaskClient());
         services.AddTaskHubHealthChecks();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<OutageExceptionHandler>();
         return builder;
     }
@@ -50,7 +60,7 @@ public static class ApiApp
     public static WebApplication MapTaskHubApi(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(Problems.WriteStatusCodePage);
         app.MapOpenApi("/docs/{documentName}.json");
         app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription();
         // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.

@@ -1,3 +1,7 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using TaskHub.Api.Requests;
+
 namespace TaskHub.Api.CallbackCenter;
 
 /// <summary>The <c>Api</c> section.</summary>
@@ -6,10 +10,14 @@ public sealed class ApiOptions
     public const string Section = "Api";
 
     /// <summary>
-    /// The base URL callees use to reach this Api (for <c>/task/end/{id}</c>). Empty: taken from
-    /// each request's scheme and Host, which is right unless a proxy rewrites them.
+    /// The base URL callees use to reach this Api (for <c>/task/end/{id}</c>). Required outside the
+    /// development profile; there, empty is the address the Api listens on. Never the request's Host
+    /// header, which any caller can set.
     /// </summary>
     public string? PublicBaseUrl { get; set; }
+
+    /// <summary>The largest body each route group takes (<c>Api:MaxBodyBytes:Default</c>, <c>Api:MaxBodyBytes:PullQueue</c>).</summary>
+    public BodyLimits MaxBodyBytes { get; set; } = new();
 
     /// <summary>
     /// How long a request waits for the broker to take what it sends. MassTransit holds a send while its
@@ -25,6 +33,15 @@ public sealed class ApiOptions
         return deadline;
     }
 
-    public string BaseUrlFor(HttpRequest request) =>
-        string.IsNullOrWhiteSpace(PublicBaseUrl) ? $"{request.Scheme}://{request.Host}" : PublicBaseUrl.TrimEnd('/');
+    /// <summary>Where callees reach this Api: <see cref="PublicBaseUrl"/>, else (development) the first address it listens on.</summary>
+    public string BaseUrl(IServer server)
+    {
+        if (!string.IsNullOrWhiteSpace(PublicBaseUrl))
+            return PublicBaseUrl.TrimEnd('/');
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("Api:PublicBaseUrl is not set and the Api listens on no address.");
+        // A wildcard binding is no address to call: on this machine it answers at localhost.
+        return address.Replace("://0.0.0.0", "://localhost").Replace("://[::]", "://localhost").Replace("://+", "://localhost")
+            .Replace("://*", "://localhost").TrimEnd('/');
+    }
 }

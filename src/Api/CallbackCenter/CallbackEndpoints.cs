@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Requests;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 
@@ -15,9 +16,9 @@ public static class CallbackEndpoints
 {
     public static IEndpointRouteBuilder MapCallbackEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/callback").WithTags("Callback center");
+        var group = app.MapGroup("/callback").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewCallback).WithSummary("Deliver the body (or `callee`'s answer) to `callback`: now, later, repeatedly or debounced")
-            .Accepts<object>("application/json");
+            .Accepts<object>("application/json").WithQuery<CallbackNewQuery>();
         group.MapGet("/{id}", GetCallback).WithSummary("A callback's state and its fires");
         group.MapDelete("/{id}", CancelCallback).WithSummary("Stop a callback (an interval stops firing)");
         return app;
@@ -27,27 +28,22 @@ public static class CallbackEndpoints
         HttpRequest request, OutboundUrlPolicy urls, IPublishEndpoint publish, NpgsqlDataSource database, IOptions<ApiOptions> api,
         ILoggerFactory loggers, TimeProvider time, CancellationToken cancellationToken)
     {
-        var q = new QueryFields(request.Query, urls);
-        var callee = q.Url("callee", required: false);
-        var callback = q.Url("callback", required: true);
+        var q = new QueryFields(request.Query, new RequestErrors());
+        var callee = q.Url("callee", required: false, urls);
+        var callback = q.Url("callback", required: true, urls);
         var delay = q.Milliseconds("setTimeout", 0);
         var interval = q.Milliseconds("setInterval", 1);
-        var count = q.Number("count", 1, int.MaxValue);
-        var key = q.Text("key");
+        var count = q.Integer("count", 1, int.MaxValue);
+        var key = q.Name("key");
         var window = q.Milliseconds("window", 1);
-        if (window is not null && key is null)
-            q.Fail("key", "is required with window");
-        if (key is not null && window is null && q.IsValid)
-            q.Fail("window", "is required with key");
-        if (new object?[] { delay, interval, key }.Count(v => v is not null) > 1)
-            q.Fail("setTimeout", "setTimeout, setInterval and key/window are alternatives: give one of them");
-        if (count is not null && interval is null)
-            q.Fail("count", "applies to setInterval only");
-        var (body, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
-        if (bodyError is not null)
-            q.Fail("body", bodyError);
+        q.Require(window is null || key is not null, "key", "is required with window.");
+        q.Require(key is null || window is not null || !q.IsValid, "window", "is required with key.");
+        q.Require(new object?[] { delay, interval, key }.Count(v => v is not null) <= 1, "setTimeout",
+            "setTimeout, setInterval and key/window are alternatives: give one of them.");
+        q.Require(count is null || interval is not null, "count", "applies to setInterval only.");
+        var body = (await JsonBody.ReadPayloadAsync(request, q.Errors, cancellationToken)).Text;
         if (!q.IsValid)
-            return TypedResults.ValidationProblem(q.Errors, title: "The callback was not created");
+            return q.Errors.Problem("The callback was not created");
 
         var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
         var now = time.GetUtcNow();
@@ -62,7 +58,7 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue(NewId.NextGuid());
         command.Parameters.AddWithValue((object?)callee ?? DBNull.Value);
         command.Parameters.AddWithValue(callback!);
-        command.Parameters.AddWithValue(body!);
+        command.Parameters.AddWithValue(body);
         command.Parameters.AddWithValue(mode);
         command.Parameters.AddWithValue((object?)(delay ?? window) ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)interval ?? DBNull.Value);
@@ -122,6 +118,5 @@ public static class CallbackEndpoints
         return TypedResults.Ok(new CenterReply(true, state));
     }
 
-    static ProblemHttpResult NotFound(string id) => TypedResults.Problem(statusCode: 404, title: "Callback not found",
-        detail: $"No callback '{id}'.", extensions: new Dictionary<string, object?> { ["field"] = "id" });
+    static ProblemHttpResult NotFound(string id) => Problems.NotFound("id", "Callback not found", $"No callback '{id}'.");
 }

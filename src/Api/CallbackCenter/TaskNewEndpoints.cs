@@ -1,7 +1,9 @@
 using MassTransit;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
@@ -17,9 +19,9 @@ public static class TaskNewEndpoints
 
     public static IEndpointRouteBuilder MapTaskNewEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/task").WithTags("Callback center");
+        var group = app.MapGroup("/task").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewTask).WithSummary("Queue a call of `callee`; its confirmed result goes to `callback`")
-            .Accepts<object>("application/json");
+            .Accepts<object>("application/json").WithQuery<TaskNewQuery>();
         group.MapPost("/end/{id}", EndTask).WithSummary("The callee confirms the task: the body is its result")
             .Accepts<object>("application/json");
         return app;
@@ -27,34 +29,31 @@ public static class TaskNewEndpoints
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem>> NewTask(
         HttpRequest request, OutboundUrlPolicy urls, ISendEndpointProvider endpoints, NpgsqlDataSource database,
-        IOptions<ApiOptions> api, TimeProvider time, CancellationToken cancellationToken)
+        IOptions<ApiOptions> api, IServer server, TimeProvider time, CancellationToken cancellationToken)
     {
-        var q = new QueryFields(request.Query, urls);
-        var callee = q.Url("callee", required: true);
-        var callback = q.Url("callback", required: false);
-        var groupName = q.Text("group");
-        var parallels = q.Number("parallels", 1, 1000);
+        var q = new QueryFields(request.Query, new RequestErrors());
+        var callee = q.Url("callee", required: true, urls);
+        var callback = q.Url("callback", required: false, urls);
+        var groupName = q.Name("group");
+        var parallels = q.Integer("parallels", 1, 1000);
         var timeout = q.Milliseconds("timeout", 1, int.MaxValue);
-        var attempts = q.Number("attempts", 1, 100);
-        if (parallels is not null && groupName is null)
-            q.Fail("parallels", "needs a group");
-        var (payload, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
-        if (bodyError is not null)
-            q.Fail("body", bodyError);
+        var attempts = q.Integer("attempts", 1, 100);
+        q.Require(parallels is null || groupName is not null, "parallels", "needs a group.");
+        var payload = (await JsonBody.ReadPayloadAsync(request, q.Errors, cancellationToken)).Text;
         if (!q.IsValid)
-            return TypedResults.ValidationProblem(q.Errors, title: "The task was not created");
+            return q.Errors.Problem("The task was not created");
 
         var id = NewId.NextGuid();
         var now = time.GetUtcNow();
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
-        var completion = $"{api.Value.BaseUrlFor(request)}/task/end/{id}";
+        var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}";
         try
         {
             using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-                new HttpTask(callee!, callback, payload!, completion), groupName, (int?)parallels), deadline.Token);
+                new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels), deadline.Token);
         }
         catch (Exception) when (groupName is not null)
         {
@@ -95,11 +94,11 @@ public static class TaskNewEndpoints
         CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
-            return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
-                extensions: new Dictionary<string, object?> { ["field"] = "id" });
-        var (result, bodyError) = await QueryFields.ReadJsonBodyAsync(request, cancellationToken);
-        if (bodyError is not null)
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [bodyError] }, title: "The result was not accepted");
+            return TaskReader.NotFound(id);
+        var body = await JsonBody.ReadPayloadAsync(request, new RequestErrors(), cancellationToken);
+        if (!body.Errors.IsValid)
+            return body.Errors.Problem("The result was not accepted");
+        var result = body.Text;
         if (!TaskStatuses.IsFinished(task.Status))
         {
             using var deadline = api.Value.BrokerDeadline(cancellationToken);

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using TaskHub.Api.Requests;
 using TaskHub.Contracts.Cron;
 using TaskHub.Contracts.Outbound;
 
@@ -17,14 +18,14 @@ public static class CronEndpoints
 
     public static IEndpointRouteBuilder MapCronEndpoints(this IEndpointRouteBuilder app)
     {
-        var tasks = app.MapGroup("/v1/task").WithTags("Scheduled tasks");
+        var tasks = app.MapGroup("/v1/task").WithTags("Scheduled tasks").WithRequestRules(limits => limits.Default);
         tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json")
             .WithName("CreateScheduledTask").WithSummary("Schedule a cron task: its callback is called at every fire");
         tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json")
             .WithName("CreateQuickTask").WithSummary("Call a callback once at a unix second (now if past)");
         tasks.MapPost("/status", ReportStatus).Accepts<StatusReportBody>("application/json")
             .WithName("ReportScheduledTaskStatus").WithSummary("Report SUCCESS or FAILED for the fire whose X-TaskHub-Token is taskToken");
-        tasks.MapGet("/history", History)
+        tasks.MapGet("/history", History).WithQuery<HistoryQuery>()
             .WithName("ScheduledTaskHistory").WithSummary("Fires newest first, each with its delivery attempts; filter by taskId and fire time");
         tasks.MapGet("/{id}", Get)
             .WithName("GetScheduledTask").WithSummary("A task's definition, next fire time and fire count");
@@ -38,34 +39,30 @@ public static class CronEndpoints
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Create(
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
-        var reader = new CronRequestReader(urls);
-        var body = await reader.ReadBodyAsync(request, cancellationToken);
-        var spec = reader.IsValid ? reader.CronTask(body) : null;
-        return await Schedule(reader, spec, clients, cancellationToken);
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        return await Schedule(body.Errors, new CronRequestReader(urls).CronTask(body), clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> CreateQuick(
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
-        var reader = new CronRequestReader(urls);
-        var body = await reader.ReadBodyAsync(request, cancellationToken);
-        var spec = reader.IsValid ? reader.QuickTask(body) : null;
-        return await Schedule(reader, spec, clients, cancellationToken);
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        return await Schedule(body.Errors, new CronRequestReader(urls).QuickTask(body), clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Schedule(
-        CronRequestReader reader, CronTaskSpec? spec, IClientFactory clients, CancellationToken cancellationToken)
+        RequestErrors errors, CronTaskSpec spec, IClientFactory clients, CancellationToken cancellationToken)
     {
-        if (!reader.IsValid)
-            return reader.Problem();
+        if (!errors.IsValid)
+            return errors.Problem(Invalid);
         var id = NewId.NextGuid();
-        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec!, false), cancellationToken))
+        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec, false), cancellationToken))
         {
             case CronTaskSnapshot created:
                 return TypedResults.Created($"/v1/task/{created.TaskId}", View(created));
             case CronTaskRejected rejected:
-                reader.Fail(rejected.Field, rejected.Detail);
-                return reader.Problem();
+                errors.Add(rejected.Field, rejected.Detail);
+                return errors.Problem(Invalid);
             default:
                 return SchedulerUnavailable();
         }
@@ -76,19 +73,18 @@ public static class CronEndpoints
     {
         if (!Guid.TryParse(id, out var taskId))
             return NotFound(id);
-        var reader = new CronRequestReader(urls);
-        var body = await reader.ReadBodyAsync(request, cancellationToken);
-        var spec = reader.IsValid ? reader.CronTask(body) : null;
-        if (!reader.IsValid)
-            return reader.Problem();
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        var spec = new CronRequestReader(urls).CronTask(body);
+        if (!body.IsValid)
+            return body.Errors.Problem(Invalid);
         switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected, CronTaskNotFound>(clients,
-                    new ScheduleCronTask(taskId, spec!, true), cancellationToken))
+                    new ScheduleCronTask(taskId, spec, true), cancellationToken))
         {
             case CronTaskSnapshot replaced:
                 return TypedResults.Ok(View(replaced));
             case CronTaskRejected rejected:
-                reader.Fail(rejected.Field, rejected.Detail);
-                return reader.Problem();
+                body.Errors.Add(rejected.Field, rejected.Detail);
+                return body.Errors.Problem(Invalid);
             case CronTaskNotFound:
                 return NotFound(id);
             default:
@@ -123,11 +119,10 @@ public static class CronEndpoints
     static async Task<Results<Ok<StatusReportView>, ValidationProblem, ProblemHttpResult>> ReportStatus(
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, TimeProvider time, CancellationToken cancellationToken)
     {
-        var reader = new CronRequestReader(urls);
-        var body = await reader.ReadBodyAsync(request, cancellationToken);
-        var (token, status) = reader.IsValid ? reader.StatusReport(body) : (null, "");
-        if (!reader.IsValid)
-            return reader.Problem();
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        var (token, status) = new CronRequestReader(urls).StatusReport(body);
+        if (!body.IsValid)
+            return body.Errors.Problem(Invalid);
         if (token is not { } fire)
             return FireNotFound("taskToken is not the token of any fire.");
         return await Ask<ReportCronFire, CronFireReported, CronFireNotFound>(clients, new ReportCronFire(fire, status, time.GetUtcNow()),
@@ -140,26 +135,19 @@ public static class CronEndpoints
     }
 
     static async Task<Results<Ok<CronHistoryPage>, ValidationProblem>> History(
-        HttpRequest request, OutboundUrlPolicy urls, NpgsqlDataSource database, CancellationToken cancellationToken)
+        HttpRequest request, NpgsqlDataSource database, CancellationToken cancellationToken)
     {
-        var reader = new CronRequestReader(urls);
-        var query = request.Query;
-        Guid? taskId = null;
-        var taskIdText = query["taskId"].ToString();
-        if (taskIdText.Length > 0)
-        {
-            if (Guid.TryParse(taskIdText, out var parsed))
-                taskId = parsed;
-            else
-                reader.Fail("taskId", $"'{taskIdText}' is not a task id.");
-        }
+        var query = new QueryFields(request.Query, new RequestErrors());
+        var taskId = query.Id("taskId");
         // 0 is open, as in the seed's client.
-        var beginAt = reader.Query(query, "beginAt", 0, long.MaxValue / 2, "must be unix seconds (0 = open)");
-        var endAt = reader.Query(query, "endAt", 0, long.MaxValue / 2, "must be unix seconds (0 = open)");
-        var pageNum = reader.Query(query, "pageNum", 1, int.MaxValue, "must be a page number from 1") ?? 1;
-        var pageSize = reader.Query(query, "pageSize", 1, MaxPageSize, $"must be from 1 to {MaxPageSize}") ?? 10;
-        if (!reader.IsValid)
-            return reader.Problem();
+        const string unixSeconds = "must be unix seconds (0 = open)";
+        var beginAt = query.Integer("beginAt", 0, CronRequestReader.MaxUnixSeconds, unixSeconds);
+        var endAt = query.Integer("endAt", 0, CronRequestReader.MaxUnixSeconds, unixSeconds);
+        // A page past what an int row offset reaches is past any history.
+        var pageNum = query.Integer("pageNum", 1, int.MaxValue / MaxPageSize, "must be a page number from 1") ?? 1;
+        var pageSize = query.Integer("pageSize", 1, MaxPageSize, $"must be from 1 to {MaxPageSize}") ?? 10;
+        if (!query.IsValid)
+            return query.Errors.Problem("The query is invalid.");
         return TypedResults.Ok(await CronHistoryReader.ReadAsync(database, taskId, beginAt is > 0 ? beginAt : null, endAt is > 0 ? endAt : null,
             (int)pageNum, (int)pageSize, cancellationToken));
     }
@@ -191,13 +179,11 @@ public static class CronEndpoints
         }
     }
 
-    static ProblemHttpResult NotFound(string id) =>
-        TypedResults.Problem(statusCode: 404, title: "Scheduled task not found", detail: $"No scheduled task has id '{id}'.",
-            extensions: new Dictionary<string, object?> { ["field"] = "id" });
+    const string Invalid = "The request is invalid.";
 
-    static ProblemHttpResult FireNotFound(string detail) =>
-        TypedResults.Problem(statusCode: 404, title: "Fire not found", detail: detail,
-            extensions: new Dictionary<string, object?> { ["field"] = "taskToken" });
+    static ProblemHttpResult NotFound(string id) => Problems.NotFound("id", "Scheduled task not found", $"No scheduled task has id '{id}'.");
+
+    static ProblemHttpResult FireNotFound(string detail) => Problems.NotFound("taskToken", "Fire not found", detail);
 
     static ProblemHttpResult SchedulerUnavailable() =>
         TypedResults.Problem(statusCode: 503, title: "Scheduler unavailable",
@@ -217,7 +203,8 @@ public static class CronEndpoints
             spec.StartAt?.ToUnixTimeSeconds() ?? 0,
             spec.StopAt?.ToUnixTimeSeconds() ?? 0,
             spec.IsMultipleEntry,
-            new CallbackBody(spec.Callback.Url, spec.Callback.Method, spec.Callback.Params),
+            new CallbackBody(spec.Callback.Url, spec.Callback.Method,
+                spec.Callback.Params is { } text ? System.Text.Json.JsonSerializer.SerializeToElement(text) : null),
             s.State,
             s.NextFireAt?.ToUnixTimeSeconds(),
             s.FireCount,

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using TaskHub.Api.CallbackCenter;
+using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
@@ -26,7 +27,7 @@ public static class DefinitionEndpoints
 
     public static IEndpointRouteBuilder MapDefinitionEndpoints(this IEndpointRouteBuilder app)
     {
-        var tasks = app.MapGroup("/tasks").WithTags("Task definitions");
+        var tasks = app.MapGroup("/tasks").WithTags("Task definitions").WithRequestRules(limits => limits.Default);
         tasks.MapPost("/{name}", AddTask).WithName("AddDefinedTask")
             .WithSummary("Add a task of the declared type `name`; `id` (optional) makes the add idempotent").Accepts<AddTaskBody>("application/json");
         tasks.MapGet("/{name}/{id}", GetTask).WithName("GetDefinedTask")
@@ -42,10 +43,10 @@ public static class DefinitionEndpoints
     {
         if (!catalog.TryGet(name, out var definition))
             return UnknownType(name, catalog);
-        var body = new DefinitionRequestReader();
-        var (args, callerId) = await body.ReadAddAsync(request, cancellationToken);
-        if (body.Errors.Count > 0)
-            return TypedResults.ValidationProblem(body.Errors, title: "The task was not added");
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        var (args, callerId) = DefinitionRequestReader.ReadAdd(body);
+        if (!body.IsValid)
+            return body.Errors.Problem("The task was not added");
         if (callerId is null && definition.Events.Next is not null)
         {
             try
@@ -54,8 +55,8 @@ public static class DefinitionEndpoints
             }
             catch (NextTaskIdException ex)
             {
-                return TypedResults.Problem(statusCode: 502, title: "The task's id generator failed",
-                    detail: $"event.next of '{name}' ({definition.Events.Next}) {ex.Message}.", extensions: Field("event.next"));
+                return Problems.Of(StatusCodes.Status502BadGateway, "event.next", "The task's id generator failed",
+                    $"event.next of '{name}' ({definition.Events.Next}) {ex.Message}.");
             }
         }
 
@@ -66,9 +67,8 @@ public static class DefinitionEndpoints
             case Admission.Known:
                 return TypedResults.Ok(new AddedTask(taskId));
             case Admission.Full:
-                return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "The task type is at capacity",
-                    detail: $"'{name}' has {waiting} task(s) waiting, its size is {definition.Size}; add again when some have started.",
-                    extensions: Field("name"));
+                return Problems.Of(StatusCodes.Status429TooManyRequests, "name", "The task type is at capacity",
+                    $"'{name}' has {waiting} task(s) waiting, its size is {definition.Size}; add again when some have started.");
         }
         try
         {
@@ -92,8 +92,7 @@ public static class DefinitionEndpoints
         var taskId = Guid.TryParse(id, out var guid) ? guid : DefinedTaskIds.From(definition.Id, id);
         return await store.FindAsync(definition, taskId, cancellationToken) is { } task
             ? TypedResults.Ok(task)
-            : TypedResults.Problem(statusCode: 404, title: "Task not found",
-                detail: $"No task '{id}' of type '{name}', or its result has expired.", extensions: Field("id"));
+            : Problems.NotFound("id", "Task not found", $"No task '{id}' of type '{name}', or its result has expired.");
     }
 
     static async Task<Results<Accepted, ValidationProblem, ProblemHttpResult>> ReportProgress(
@@ -101,24 +100,19 @@ public static class DefinitionEndpoints
         CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
-            return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task '{id}', or its result has expired.",
-                extensions: Field("id"));
-        var body = new DefinitionRequestReader();
-        var progress = await body.ReadProgressAsync(request, cancellationToken);
-        if (progress is null)
-            return TypedResults.ValidationProblem(body.Errors, title: "The progress was not recorded");
+            return TaskReader.NotFound(id);
+        var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
+        var progress = DefinitionRequestReader.ReadProgress(body);
+        if (!body.IsValid)
+            return body.Errors.Problem("The progress was not recorded");
         if (TaskStatuses.IsFinished(task.Status))
-            return TypedResults.Problem(statusCode: 409, title: "The task has finished",
-                detail: $"Task {taskId} is {task.Status}: progress no longer changes it.", extensions: Field("id"));
+            return Problems.Of(StatusCodes.Status409Conflict, "id", "The task has finished", $"Task {taskId} is {task.Status}: progress no longer changes it.");
         using var deadline = api.Value.BrokerDeadline(cancellationToken);
         await publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), deadline.Token);
         return TypedResults.Accepted((string?)null);
     }
 
     static ProblemHttpResult UnknownType(string name, TaskDefinitionCatalog catalog) =>
-        TypedResults.Problem(statusCode: 404, title: "Task type not found",
-            detail: $"No task type '{name}' is declared (declared: {string.Join(", ", catalog.All.Select(d => d.Id).Order(StringComparer.Ordinal))}).",
-            extensions: Field("name"));
-
-    static Dictionary<string, object?> Field(string name) => new() { ["field"] = name };
+        Problems.NotFound("name", "Task type not found",
+            $"No task type '{name}' is declared (declared: {string.Join(", ", catalog.All.Select(d => d.Id).Order(StringComparer.Ordinal))}).");
 }

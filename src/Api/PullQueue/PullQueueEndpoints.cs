@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using TaskHub.Api.Requests;
 
 namespace TaskHub.Api.PullQueue;
 
@@ -11,7 +12,7 @@ public static class PullQueueEndpoints
 {
     public static IEndpointRouteBuilder MapPullQueueEndpoints(this IEndpointRouteBuilder app)
     {
-        var task = app.MapGroup("/task").WithTags("Pull queue");
+        var task = app.MapGroup("/task").WithTags("Pull queue").WithRequestRules(limits => limits.PullQueue);
         task.MapPost("/put", Put).Accepts<PutRequest>("application/json")
             .WithSummary("Adds a task to a queue; data is false when the id is already there");
         task.MapPost("/peek", Peek).Accepts<PeekRequest>("application/json")
@@ -26,8 +27,8 @@ public static class PullQueueEndpoints
             .WithSummary("Deletes a task or result; false when it was not there");
         task.MapPost("/clear_queue", ClearQueue).Accepts<QueueRequest>("application/json")
             .WithSummary("Deletes everything a queue holds; data is how many tasks and results were deleted");
-        task.MapPost("/list_queue", ListQueues)
-            .WithSummary("Names of the queues that hold a task or a cached result");
+        task.MapPost("/list_queue", ListQueues).Accepts<ListQueuesRequest>("application/json")
+            .WithSummary("Names of the queues that hold a task or a cached result, in order; cursor continues the list, null at its end");
         task.MapPost("/stat_queue", StatQueue).Accepts<QueueRequest>("application/json")
             .WithSummary("A queue's length, acquired tasks, cached results and cursor range");
         task.MapPost("/status", Status).Accepts<TaskKeyRequest>("application/json")
@@ -90,9 +91,13 @@ public static class PullQueueEndpoints
         HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
         Serve(http, options, QueueRequest.Read, async r => PullReply.Ok(await store.ClearAsync(r.Queue, cancellationToken)), cancellationToken);
 
-    /// <summary>Takes no fields, so its body is not read.</summary>
-    static async Task<Ok<PullReply<IReadOnlyList<string>>>> ListQueues(PullQueueStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(PullReply.Ok(await store.ListQueuesAsync(cancellationToken)));
+    static Task<Results<Ok<QueueList>, ValidationProblem>> ListQueues(
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
+        Serve(http, options, ListQueuesRequest.Read, async r =>
+        {
+            var names = await store.ListQueuesAsync(r.Cursor, r.Count, cancellationToken);
+            return new QueueList(ErrCodes.Ok, names, names.Count == r.Count ? names[^1] : null);
+        }, cancellationToken);
 
     static Task<Results<Ok<PullReply<QueueStat>>, ValidationProblem>> StatQueue(
         HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
@@ -104,12 +109,12 @@ public static class PullQueueEndpoints
 
     /// <summary>Reads and checks the body; only a request without a bad field reaches <paramref name="serve"/>.</summary>
     static async Task<Results<Ok<TReply>, ValidationProblem>> Serve<TRequest, TReply>(HttpRequest http, IOptions<PullQueueOptions> options,
-        Func<RequestBody, PullQueueOptions, TRequest> read, Func<TRequest, Task<TReply>> serve, CancellationToken cancellationToken)
+        Func<JsonFields, PullQueueOptions, TRequest> read, Func<TRequest, Task<TReply>> serve, CancellationToken cancellationToken)
     {
-        var body = await RequestBody.ReadAsync(http, cancellationToken);
+        var body = (await JsonBody.ReadAsync(http, cancellationToken)).Fields();
         var request = read(body, options.Value);
         if (!body.IsValid)
-            return body.Problem();
+            return body.Errors.Problem("The request is malformed.");
         return TypedResults.Ok(await serve(request));
     }
 }

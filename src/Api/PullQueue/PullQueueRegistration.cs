@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +17,6 @@ public static class PullQueueRegistration
         services.AddSingleton<LongPoll>();
         services.AddHostedService<PullQueueListener>();
         services.AddHostedService<PullQueueSweeper>();
-        services.ConfigureAll<OpenApiOptions>(PullQueueSchemas.MarkRequiredFields);
         return services;
     }
 }

@@ -1,27 +1,31 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TaskHub.Api.Requests;
 
 namespace TaskHub.Api.PullQueue;
 
 // The bodies of the /task/<op> routes, field names as seed 004 spells them. Each is read by its
-// Read method (see RequestBody); the records also describe the bodies in the OpenAPI document.
+// Read method (see JsonFields); the records also describe the bodies in the OpenAPI document.
 
 /// <summary><c>config</c> of a put or call. A call's result goes back to its caller, and to <c>forward_result_to</c> only when it names one.</summary>
+[RequestShape]
 public sealed record TaskConfig(
     [property: JsonPropertyName("forward_result_to")] string? ForwardResultTo,
     [property: JsonPropertyName("cache_result_time")] double? CacheResultTime)
 {
-    public static TaskConfig Read(RequestBody config, string queue, PullQueueOptions options)
+    public static TaskConfig Read(JsonFields config, string queue, PullQueueOptions options)
     {
         var forwardTo = config.OptionalName("forward_result_to");
         // A result forwarded into the task's own queue would collide with the task's own id there.
         config.Require(forwardTo != queue, "forward_result_to", "must name a queue other than 'queue'.");
-        return new(forwardTo, config.OptionalSeconds("cache_result_time", options.MaxCacheResultTime, positive: true));
+        return new(forwardTo, config.Seconds("cache_result_time", options.MaxCacheResultTime, positive: true));
     }
 }
 
-public sealed record PutRequest(string Queue, string Id, JsonElement Info, byte[] Content, TaskConfig Config)
+[RequestShape]
+public sealed record PutRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, TaskConfig Config)
 {
     public const string ResultSuffix = "-result";
 
@@ -29,48 +33,52 @@ public sealed record PutRequest(string Queue, string Id, JsonElement Info, byte[
     [JsonIgnore]
     public string ResultQueue => Config.ForwardResultTo ?? Queue + ResultSuffix;
 
-    public static PutRequest Read(RequestBody body, PullQueueOptions options)
+    public static PutRequest Read(JsonFields body, PullQueueOptions options)
     {
         var queue = body.Name("queue");
         var request = new PutRequest(queue, body.Name("id"), body.Json("info"), body.Base64("content"),
             TaskConfig.Read(body.Object("config"), queue, options));
-        body.Require(request.ResultQueue.Length <= RequestBody.MaxNameLength, "queue",
-            $"leaves no room for its result queue's name '{{queue}}{ResultSuffix}' (at most {RequestBody.MaxNameLength} characters).");
+        body.Require(request.ResultQueue.Length <= JsonFields.MaxNameLength, "queue",
+            $"leaves no room for its result queue's name '{{queue}}{ResultSuffix}' (at most {JsonFields.MaxNameLength} characters).");
         return request;
     }
 }
 
-public sealed record PeekRequest(string Queue, int Size, double Timeout, string? Cursor)
+[RequestShape]
+public sealed record PeekRequest([property: Required] string Queue, int Size, double Timeout, string? Cursor)
 {
     /// <summary>The sequence number peeking starts after; 0 is the start of the queue.</summary>
     [JsonIgnore]
     public long After => Cursor is null ? 0 : long.Parse(Cursor, CultureInfo.InvariantCulture);
 
-    public static PeekRequest Read(RequestBody body, PullQueueOptions options) => new(
-        body.Name("queue"), body.Integer("size", 1, 1, options.MaxSize), body.Seconds("timeout", 0, options.MaxTimeout),
+    public static PeekRequest Read(JsonFields body, PullQueueOptions options) => new(
+        body.Name("queue"), body.Int32("size", 1, 1, options.MaxSize), body.Seconds("timeout", 0, options.MaxTimeout),
         body.Cursor("cursor"));
 }
 
+[RequestShape]
 public sealed record AcquireRequest(
-    string Queue,
-    IReadOnlyList<string> Ids,
+    [property: Required] string Queue,
+    [property: Required] IReadOnlyList<string> Ids,
     [property: JsonPropertyName("promise_reply_time")] double PromiseReplyTime)
 {
-    public static AcquireRequest Read(RequestBody body, PullQueueOptions options) => new(
-        body.Name("queue"), body.Names("ids", options.MaxSize),
+    public static AcquireRequest Read(JsonFields body, PullQueueOptions options) => new(
+        body.Name("queue"), body.Names("ids", options.MaxSize, allowEmpty: true),
         body.Seconds("promise_reply_time", options.DefaultPromiseReplyTime, options.MaxPromiseReplyTime, positive: true));
 }
 
 /// <summary><c>lease</c> is optional: the number an acquire returned, so that a late reply is refused even after someone else acquired the task.</summary>
-public sealed record ReplyRequest(string Queue, string Id, JsonElement Info, byte[] Content, int? Lease)
+[RequestShape]
+public sealed record ReplyRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, int? Lease)
 {
-    public static ReplyRequest Read(RequestBody body, PullQueueOptions options) => new(
-        body.Name("queue"), body.Name("id"), body.Json("info"), body.Base64("content"), body.OptionalInteger("lease", 1, int.MaxValue));
+    public static ReplyRequest Read(JsonFields body, PullQueueOptions options) => new(
+        body.Name("queue"), body.Name("id"), body.Json("info"), body.Base64("content"), (int?)body.Integer("lease", 1, int.MaxValue));
 }
 
-public sealed record CallRequest(string Queue, string Id, JsonElement Info, byte[] Content, TaskConfig Config, double Timeout)
+[RequestShape]
+public sealed record CallRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, TaskConfig Config, double Timeout)
 {
-    public static CallRequest Read(RequestBody body, PullQueueOptions options)
+    public static CallRequest Read(JsonFields body, PullQueueOptions options)
     {
         var queue = body.Name("queue");
         return new(queue, body.Name("id"), body.Json("info"), body.Base64("content"), TaskConfig.Read(body.Object("config"), queue, options),
@@ -79,13 +87,29 @@ public sealed record CallRequest(string Queue, string Id, JsonElement Info, byte
 }
 
 /// <summary>Body of <c>remove</c> and <c>status</c>.</summary>
-public sealed record TaskKeyRequest(string Queue, string Id)
+[RequestShape]
+public sealed record TaskKeyRequest([property: Required] string Queue, [property: Required] string Id)
 {
-    public static TaskKeyRequest Read(RequestBody body, PullQueueOptions options) => new(body.Name("queue"), body.Name("id"));
+    public static TaskKeyRequest Read(JsonFields body, PullQueueOptions options) => new(body.Name("queue"), body.Name("id"));
 }
 
 /// <summary>Body of <c>clear_queue</c> and <c>stat_queue</c>.</summary>
-public sealed record QueueRequest(string Queue)
+[RequestShape]
+public sealed record QueueRequest([property: Required] string Queue)
 {
-    public static QueueRequest Read(RequestBody body, PullQueueOptions options) => new(body.Name("queue"));
+    public static QueueRequest Read(JsonFields body, PullQueueOptions options) => new(body.Name("queue"));
+}
+
+/// <summary>
+/// Body of <c>list_queue</c>, all optional (<c>{}</c> or no body lists from the start): <c>cursor</c> is
+/// the <c>cursor</c> of an earlier answer, <c>count</c> how many names at most.
+/// </summary>
+[RequestShape]
+public sealed record ListQueuesRequest(string? Cursor, int Count)
+{
+    public const int DefaultCount = 1000;
+    public const int MaxCount = 10_000;
+
+    public static ListQueuesRequest Read(JsonFields body, PullQueueOptions options) =>
+        new(body.OptionalName("cursor"), body.Int32("count", DefaultCount, 1, MaxCount));
 }

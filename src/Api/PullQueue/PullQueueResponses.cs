@@ -21,6 +21,9 @@ public static class PullReply
 /// <summary>The answer of a peek: <c>cursor</c> is that of the last task returned, or the request's cursor when none came.</summary>
 public sealed record PeekReply([property: JsonPropertyName("err_code")] string ErrCode, IReadOnlyList<PeekedTask> Data, string? Cursor);
 
+/// <summary>The answer of a list_queue: <c>cursor</c> continues the list in another request; null when there are no more.</summary>
+public sealed record QueueList([property: JsonPropertyName("err_code")] string ErrCode, IReadOnlyList<string> Data, string? Cursor);
+
 public sealed record PeekedTask(string Id, JsonElement Info);
 
 /// <summary><c>lease</c> numbers this acquisition; a reply may quote it to prove it is not late.</summary>

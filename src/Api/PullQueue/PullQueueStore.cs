@@ -192,11 +192,12 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
     /// Names of the queues holding a task or an unexpired result, in order. It hops from queue to queue
     /// along the primary key (a loose index scan) rather than reading every row.
     /// </summary>
-    public async Task<IReadOnlyList<string>> ListQueuesAsync(CancellationToken cancellationToken)
+    /// <summary>Names after <paramref name="after"/> (null: from the first), in order, at most <paramref name="count"/>.</summary>
+    public async Task<IReadOnlyList<string>> ListQueuesAsync(string? after, int count, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
             WITH RECURSIVE queues (queue) AS (
-                (SELECT queue FROM queue_items ORDER BY queue LIMIT 1)
+                (SELECT queue FROM queue_items WHERE $2::text IS NULL OR queue > $2 ORDER BY queue LIMIT 1)
                 UNION ALL
                 SELECT (SELECT i.queue FROM queue_items i WHERE i.queue > q.queue ORDER BY i.queue LIMIT 1)
                 FROM queues q WHERE q.queue IS NOT NULL)
@@ -204,8 +205,11 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
             WHERE queue IS NOT NULL
                 AND EXISTS (SELECT 1 FROM queue_items i WHERE i.queue = q.queue AND (i.expires_at IS NULL OR i.expires_at > $1))
             ORDER BY queue
+            LIMIT $3
             """);
         command.Parameters.AddWithValue(time.GetUtcNow());
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = after, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.AddWithValue(count);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var queues = new List<string>();
         while (await reader.ReadAsync(cancellationToken))

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using TaskHub.Api.Requests;
 
 namespace TaskHub.Api.Tasks;
 
@@ -6,20 +7,15 @@ public static class TaskEndpoints
 {
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
-        var tasks = app.MapGroup("/tasks").WithTags("Tasks");
+        var tasks = app.MapGroup("/tasks").WithTags("Tasks").WithRequestRules(limits => limits.Default);
         tasks.MapGet("/{id}", GetTask).WithName("GetTask").WithSummary("A task's state, progress and result");
         return app;
     }
 
     static async Task<Results<Ok<TaskView>, ProblemHttpResult>> GetTask(string id, TaskReader reader, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId))
-            return TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"'{id}' is not a task id.",
-                extensions: new Dictionary<string, object?> { ["field"] = "id" });
-        var task = await reader.FindAsync(taskId, cancellationToken);
-        return task is null
-            ? TypedResults.Problem(statusCode: 404, title: "Task not found", detail: $"No task {taskId}, or its result has expired.",
-                extensions: new Dictionary<string, object?> { ["field"] = "id" })
-            : TypedResults.Ok(task);
+        if (!Guid.TryParse(id, out var taskId) || await reader.FindAsync(taskId, cancellationToken) is not { } task)
+            return TaskReader.NotFound(id);
+        return TypedResults.Ok(task);
     }
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using TaskHub.Api.Requests;
 using TaskHub.Contracts.Tasks;
 
 namespace TaskHub.Api.Tasks;
@@ -45,6 +47,10 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
                 reader.IsDBNull(2) ? null : reader.GetInt32(2), Text(reader, 3)));
         return task with { CallbackAttempts = attempts };
     }
+
+    /// <summary>The one answer for a task id that names no task (also one not readable as an id).</summary>
+    public static ProblemHttpResult NotFound(string id) =>
+        Problems.NotFound("id", "Task not found", $"No task '{id}', or its result has expired.");
 
     static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 }

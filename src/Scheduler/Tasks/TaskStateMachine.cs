@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
+using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 
 namespace TaskHub.Scheduler.Tasks;
@@ -61,15 +62,26 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.GroupName = m.Group;
                     c.Saga.CreatedAt = m.SubmittedAt;
                 })
-                .IfElse(c => c.Message.Group is not null,
-                    // The group's gate sends the work when a slot is free, in submission order.
-                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
-                        c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
-                    direct => direct.IfElse(c => c.Message.Http is not null,
-                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
-                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
-                .TransitionTo(Waiting)
-                .RaiseAddHook(definitions));
+                .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
+                    accepted => accepted
+                        .IfElse(c => c.Message.Group is not null,
+                            // The group's gate sends the work when a slot is free, in submission order.
+                            grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
+                                c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
+                            direct => direct.IfElse(c => c.Message.Http is not null,
+                                http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
+                                dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
+                        .TransitionTo(Waiting)
+                        .RaiseAddHook(definitions),
+                    // Kept as a failure the producer can read, instead of an insert that fails on every redelivery.
+                    refused => refused
+                        .Then(c =>
+                        {
+                            StorableTask.Refuse(c.Saga, StorableTask.Refusal(c.Saga, c.Message)!);
+                            Finish(c.Saga, c.Message.SubmittedAt, keepResults);
+                        })
+                        .TransitionTo(Failed)
+                        .AnnounceFinish()));
 
         During(Waiting, Running,
             Ignore(Submitted),
@@ -94,14 +106,14 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
-                    c.Saga.Error = c.Message.Error;
+                    c.Saga.Error = StorableText.Clean(c.Message.Error);
                     c.Saga.StartedAt ??= c.Message.At;
                     // A stored wait may end behind a long queue: the next attempt's TaskStarted sets the next deadline.
                     if (c.Message.RetryAt is not null && c.Message.Attempt >= c.Saga.Attempts)
                         c.Saga.Deadline = null;
                 })
                 .TransitionTo(Running),
-            When(Completed)
+            When(Completed, c => StorableTask.ResponseRefusal(c.Message.Response) is null)
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
@@ -113,11 +125,23 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .TransitionTo(Succeeded)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
+            // A result the table cannot hold: the task fails saying why, rather than staying Running for ever.
+            When(Completed, c => StorableTask.ResponseRefusal(c.Message.Response) is not null)
+                .Then(c =>
+                {
+                    c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
+                    c.Saga.Error = $"result not stored: {StorableTask.ResponseRefusal(c.Message.Response)}";
+                    c.Saga.StartedAt ??= c.Message.StartedAt;
+                    Finish(c.Saga, c.Message.FinishedAt, keepResults);
+                })
+                .TransitionTo(Failed)
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions),
             When(Faulted)
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempts);
-                    c.Saga.Error = c.Message.Error;
+                    c.Saga.Error = StorableText.Clean(c.Message.Error);
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
                 })
                 .TransitionTo(Failed)
@@ -154,7 +178,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     static void FailUnprocessable<T>(TaskState task, Fault<T> fault, TimeSpan keepResults)
     {
         var reason = fault.Exceptions.FirstOrDefault();
-        task.Error = $"worker could not process the task: {reason?.ExceptionType}: {reason?.Message}";
+        task.Error = StorableText.Clean($"worker could not process the task: {reason?.ExceptionType}: {reason?.Message}");
         Finish(task, fault.Timestamp, keepResults);
     }
 
@@ -165,7 +189,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
             return;
         task.Current = progress.Current;
         task.Total = progress.Total;
-        task.Message = progress.Message;
+        task.Message = StorableText.Clean(progress.Message);
         task.ProgressAt = progress.At;
     }
 

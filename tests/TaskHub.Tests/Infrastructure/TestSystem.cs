@@ -83,9 +83,12 @@ public sealed class TestSystem : IAsyncLifetime
     }
 
     /// <summary>The Api on Kestrel on a free loopback port, and a client for it.</summary>
-    public async Task<ApiHost> StartApiAsync(params (string, string?)[] settings)
+    public Task<ApiHost> StartApiAsync(params (string, string?)[] settings) => StartApiAsync("Development", settings);
+
+    /// <summary>The Api in another profile than development (which the other hosts keep).</summary>
+    public async Task<ApiHost> StartApiAsync(string environment, params (string, string?)[] settings)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development", Args = [] });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment, Args = [] });
         builder.Configuration.AddInMemoryCollection(Settings(settings));
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddTaskHubApi();
