@@ -91,6 +91,18 @@ public sealed class RequestEdgeTests : DefinitionTest
     }
 
     [Fact]
+    public async Task A_handler_result_the_table_cannot_hold_fails_the_task_saying_why()
+    {
+        await StartAsync(w => w.Register("Nul", () => "a\u0000b"));
+        var client = await System.StartClientAsync();
+
+        var id = await client.SendTaskAsync(TaskSignature.Create("Nul"));
+
+        var task = await WaitForStatusAsync(id.ToString(), TaskStatuses.Failure);
+        Assert.StartsWith("result not stored: response", task.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task The_confirm_url_handed_to_callees_never_comes_from_the_host_header()
     {
         Peer.Map("/work", (_, http) => { http.Response.StatusCode = 200; return Task.CompletedTask; });
