@@ -54,9 +54,12 @@ public sealed class TaskHubSystem : IAsyncDisposable
 
     async Task StartClientAsync(CancellationToken cancellationToken)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production", Args = [] });
+        // The development profile, as the services it sends to: their documented bus key.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development", Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Bus:SigningKeys:dev"] = BusSigningOptions.DevelopmentKey,
+            ["Bus:SignWith"] = "dev",
             ["AsyncTask:Broker"] = _services.Broker,
             ["AsyncTask:ResultBackend"] = _services.Database,
             ["Logging:LogLevel:Default"] = "Warning",

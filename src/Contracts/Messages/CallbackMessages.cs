@@ -1,3 +1,4 @@
+using TaskHub.Contracts.Transport;
 namespace TaskHub.Contracts.Messages;
 
 /// <summary>
@@ -5,13 +6,13 @@ namespace TaskHub.Contracts.Messages;
 /// is set on a retry that came due: the delivery's stored due time, which lets exactly that message
 /// take the attempt.
 /// </summary>
-public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body, DateTimeOffset? DueAt = null);
+public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body, DateTimeOffset? DueAt = null) : ITaskMessage;
 
 /// <summary>A task of a concurrency group is ready to run when the group has a free slot.</summary>
-public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, DateTimeOffset SubmittedAt, string Queue, ExecuteTask? Execute, CallCallee? Call);
+public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, DateTimeOffset SubmittedAt, string Queue, ExecuteTask? Execute, CallCallee? Call) : ITaskMessage;
 
 /// <summary>A task of a group finished (or failed, or timed out): its slot is free.</summary>
-public sealed record ReleaseGroupSlot(Guid TaskId, string Group);
+public sealed record ReleaseGroupSlot(Guid TaskId, string Group) : ITaskMessage;
 
 /// <summary>
 /// A callback of <c>/callback/new</c> was recorded, first due at <paramref name="DueAt"/>: a

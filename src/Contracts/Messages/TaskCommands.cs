@@ -1,3 +1,4 @@
+using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Tasks;
 
 namespace TaskHub.Contracts.Messages;
@@ -22,7 +23,7 @@ public sealed record SubmitTask(
     DateTimeOffset SubmittedAt,
     HttpTask? Http = null,
     string? Group = null,
-    int? Parallels = null);
+    int? Parallels = null) : ITaskMessage;
 
 /// <summary>
 /// A task done by an HTTP callee (seed 000): <paramref name="Callee"/> is POSTed the payload with
@@ -40,10 +41,10 @@ public sealed record ExecuteTask(
     Guid TaskId,
     TaskSignature Signature,
     TaskPolicy? Policy,
-    int Attempt = 1);
+    int Attempt = 1) : ITaskMessage;
 
 /// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for <see cref="ExecuteTask"/>.</summary>
-public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1);
+public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1) : ITaskMessage;
 
 /// <summary>Request/response: the current state of a task, or <see cref="TaskNotFound"/>.</summary>
 public sealed record GetTaskStatus(Guid TaskId);

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
@@ -27,6 +28,10 @@ public static class TaskHubBus
         Action<IBusRegistrationConfigurator> register,
         Action<IBusRegistrationContext, IRabbitMqBusFactoryConfigurator>? configure = null)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BusSigningOptions>, BusSigningOptionsValidator>());
+        services.AddOptions<BusSigningOptions>().BindConfiguration(BusSigningOptions.Section).ValidateOnStart();
+        services.TryAddSingleton<MessageSigner>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddMassTransit(x =>
         {
             register(x);
@@ -34,6 +39,10 @@ public static class TaskHubBus
             {
                 var options = context.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
                 ConfigureHost(cfg, options.Broker);
+                // Task messages are signed on the way out and checked before any consumer (ITaskMessage).
+                cfg.UseSendFilter(typeof(SignTaskMessageFilter<>), context);
+                cfg.UsePublishFilter(typeof(SignTaskMessageFilter<>), context);
+                cfg.UseConsumeFilter(typeof(VerifyTaskMessageFilter<>), context);
                 // MassTransit indents its JSON by default: a third of every message's bytes on the broker's disk and in every parse.
                 cfg.ConfigureJsonSerializerOptions(json =>
                 {

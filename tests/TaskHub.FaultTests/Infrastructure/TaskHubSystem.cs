@@ -81,9 +81,12 @@ public sealed class TaskHubSystem : IAsyncDisposable
     /// <summary>The .NET producer, configured as the README's .NET section shows.</summary>
     async Task StartClientAsync()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development" });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
+            // The development profile's documented bus key, as the services it sends to.
+            ["Bus:SigningKeys:dev"] = BusSigningOptions.DevelopmentKey,
+            ["Bus:SignWith"] = "dev",
             ["AsyncTask:Broker"] = Broker,
             ["AsyncTask:ResultBackend"] = Database,
         });

@@ -48,6 +48,9 @@ public sealed class TestSystem : IAsyncLifetime
     /// <summary>The key every host of a test system signs outbound requests with.</summary>
     public const string SigningKey = "test-signing-key-0123456789abcdef0123";
 
+    /// <summary>The key every host of a test system signs its task messages with.</summary>
+    public const string BusKey = "test-bus-key-0123456789abcdef0123456789";
+
     /// <summary>The settings every host of this system shares; a test's own settings win.</summary>
     public Dictionary<string, string?> Settings(params (string Key, string? Value)[] overrides)
     {
@@ -60,6 +63,8 @@ public sealed class TestSystem : IAsyncLifetime
             ["Worker:Samples"] = "false",
             ["Outbound:AllowLoopback"] = "true",
             ["Outbound:SigningKey"] = SigningKey,
+            ["Bus:SigningKeys:test"] = BusKey,
+            ["Bus:SignWith"] = "test",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:MassTransit"] = "Warning",
         };
