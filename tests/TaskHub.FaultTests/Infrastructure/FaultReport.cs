@@ -36,6 +36,9 @@ public sealed record FaultReport(
         CallbacksPerTask.Where(c => c.Value > (Peer.CallbacksDeliveredJustBeforeKill.Contains(c.Key) ? 2 : 1)).Select(c => c.Key);
     int CallbacksRedeliveredAfterKill => CallbacksPerTask.Count(c => c.Value == 2 && Peer.CallbacksDeliveredJustBeforeKill.Contains(c.Key));
 
+    /// <summary>When a duplicated callback first came, relative to the kill: the evidence for or against the kill window.</summary>
+    string FromKill(string id) => Peer.FirstCallbackSecondsFromKill.TryGetValue(id, out var seconds) ? $" (first {seconds:+0.00;-0.00} s from the kill)" : "";
+
     public string Summary()
     {
         string Count(TaskKind kind) => Accepted.Count(t => t.Submission.Kind == kind).ToString();
@@ -74,7 +77,7 @@ public sealed record FaultReport(
             problems.Add($"{CallbackMissing.Count()} accepted /task/new task(s) got no callback, e.g. {string.Join(", ", CallbackMissing.Take(5))}");
         if (CallbackDuplicated.Any())
             problems.Add($"{CallbackDuplicated.Count()} accepted /task/new task(s) got more than one callback, e.g. " +
-                string.Join(", ", CallbackDuplicated.Take(5).Select(id => $"{id} x{CallbacksPerTask[id]}")));
+                string.Join(", ", CallbackDuplicated.Take(5).Select(id => $"{id} x{CallbacksPerTask[id]}{FromKill(id)}")));
         foreach (var (group, max) in Peer.MaxInFlightPerGroup.Where(g => g.Value > 1))
             problems.Add($"group {group} (parallels 1) had {max} tasks in flight at once: {Peer.Overlaps.GetValueOrDefault(group)}");
         if (ExpectHealthDip && !HealthWent503)

@@ -107,12 +107,13 @@ public sealed class LoopbackPeer : IAsyncDisposable
     sealed class HookSlot { public Hook? Hook; }
     readonly HookSlot _duringGroupedCall = new(), _duringCallback = new();
 
-    static async Task RunHookAsync(HookSlot slot, Action? before = null)
+    static async Task RunHookAsync(HookSlot slot, Action? before = null, Action? after = null)
     {
         if (Interlocked.Exchange(ref slot.Hook, null) is not { } hook) return;
         before?.Invoke();
         try { await hook.Action(); hook.Done.TrySetResult(); }
         catch (Exception e) { hook.Done.TrySetException(e); }
+        after?.Invoke();
     }
 
     /// <summary>
@@ -200,12 +201,12 @@ public sealed class LoopbackPeer : IAsyncDisposable
                 _firstCallbackAt.TryAdd(id, DateTime.UtcNow);
             }
         }
-        await RunHookAsync(_duringCallback, () => { lock (_lock) _killedAt = DateTime.UtcNow; });
+        await RunHookAsync(_duringCallback, () => { lock (_lock) _killedAt = DateTime.UtcNow; }, () => { lock (_lock) _killDoneAt = DateTime.UtcNow; });
         await context.Response.WriteAsJsonAsync(new { ok = true });
     }
 
-    /// <summary>When the hook ran during a callback (the Scheduler was killed then).</summary>
-    DateTime? _killedAt;
+    /// <summary>When the hook ran during a callback (the Scheduler was killed then), and when the kill was over.</summary>
+    DateTime? _killedAt, _killDoneAt;
 
     /// <summary>
     /// How long before the kill a delivery may have arrived and still not be recorded by the Scheduler that
@@ -214,8 +215,16 @@ public sealed class LoopbackPeer : IAsyncDisposable
     /// </summary>
     static readonly TimeSpan UnrecordedBeforeKill = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long after the kill began a request the dead Scheduler had already sent may still be read here:
+    /// several deliveries run at once, and the kill takes a moment. Its successor starts delivering many
+    /// seconds later, so a first arrival in this window is the dead one's.
+    /// </summary>
+    static readonly TimeSpan SentBeforeKillReadAfter = TimeSpan.FromSeconds(1);
+
     IReadOnlySet<string> DeliveredJustBeforeKill() => _killedAt is { } kill
-        ? _firstCallbackAt.Where(c => c.Value >= kill - UnrecordedBeforeKill && c.Value <= kill).Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase)
+        ? _firstCallbackAt.Where(c => c.Value >= kill - UnrecordedBeforeKill && c.Value <= (_killDoneAt ?? kill) + SentBeforeKillReadAfter)
+            .Select(c => c.Key).ToHashSet(StringComparer.OrdinalIgnoreCase)
         : new HashSet<string>();
 
     public int CallbacksFor(string id)
@@ -234,7 +243,9 @@ public sealed class LoopbackPeer : IAsyncDisposable
             return new PeerCounts(
                 _calls.Count, _calls.Values.Sum(c => c.Calls), _duplicateCalls, _repeatCallsInFlight, _confirmRetries, _confirmsRejected, _confirmsGivenUp,
                 _callbacksWithoutId, new SortedDictionary<string, int>(_maxInFlight), _calls.Keys.ToHashSet(StringComparer.OrdinalIgnoreCase),
-                new Dictionary<string, string>(_overlaps), DeliveredJustBeforeKill());
+                new Dictionary<string, string>(_overlaps), DeliveredJustBeforeKill(),
+                _killedAt is { } kill ? _firstCallbackAt.ToDictionary(c => c.Key, c => (c.Value - kill).TotalSeconds, StringComparer.OrdinalIgnoreCase)
+                    : new Dictionary<string, double>());
     }
 
     /// <summary>Waits (bounded) for confirmations still retrying, so none runs into the next test.</summary>
@@ -257,4 +268,5 @@ public sealed class LoopbackPeer : IAsyncDisposable
 public sealed record PeerCounts(
     int CalledTasks, int Calls, int DuplicateCalls, int RepeatCallsInFlight, int ConfirmRetries, int ConfirmsRejected, int ConfirmsGivenUp,
     int CallbacksWithoutId, IReadOnlyDictionary<string, int> MaxInFlightPerGroup, IReadOnlySet<string> CalledIds,
-    IReadOnlyDictionary<string, string> Overlaps, IReadOnlySet<string> CallbacksDeliveredJustBeforeKill);
+    IReadOnlyDictionary<string, string> Overlaps, IReadOnlySet<string> CallbacksDeliveredJustBeforeKill,
+    IReadOnlyDictionary<string, double> FirstCallbackSecondsFromKill);
