@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Auth;
 using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Cron;
 using TaskHub.Api.Definitions;
@@ -50,6 +51,7 @@ public static class ApiApp
         services.AddPullQueue(builder.Configuration);
         services.AddTaskDefinitionRoutes(builder.Configuration);
 
+        services.AddTaskHubAuth(builder.Configuration);
         services.AddTaskHubBus(x => x.AddTaskClient());
         services.AddTaskHubHealthChecks();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
@@ -61,8 +63,9 @@ public static class ApiApp
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages(Problems.WriteStatusCodePage);
-        app.MapOpenApi("/docs/{documentName}.json");
-        app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription();
+        app.UseTaskHubAuth();
+        app.MapOpenApi("/docs/{documentName}.json").AllowAnonymous();
+        app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription().AllowAnonymous();
         // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.
         app.MapTaskHubHealth();
         app.MapTaskEndpoints();

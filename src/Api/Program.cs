@@ -4,6 +4,8 @@ public static class Program
 {
     public static async Task Main(string[] args)
     {
+        if (Auth.KeysCommand.TryRun(args, Console.Out))
+            return;
         var builder = WebApplication.CreateBuilder(args);
         builder.AddTaskHubApi();
         var app = builder.Build();

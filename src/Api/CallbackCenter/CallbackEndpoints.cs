@@ -2,7 +2,9 @@ using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Auth;
 using TaskHub.Api.Requests;
+using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 
@@ -18,9 +20,9 @@ public static class CallbackEndpoints
     {
         var group = app.MapGroup("/callback").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewCallback).WithSummary("Deliver the body (or `callee`'s answer) to `callback`: now, later, repeatedly or debounced")
-            .Accepts<object>("application/json").WithQuery<CallbackNewQuery>();
-        group.MapGet("/{id}", GetCallback).WithSummary("A callback's state and its fires");
-        group.MapDelete("/{id}", CancelCallback).WithSummary("Stop a callback (an interval stops firing)");
+            .Accepts<object>("application/json").WithQuery<CallbackNewQuery>().RequireScope(Scopes.Submit);
+        group.MapGet("/{id}", GetCallback).WithSummary("A callback's state and its fires").RequireScope(Scopes.Read);
+        group.MapDelete("/{id}", CancelCallback).WithSummary("Stop a callback (an interval stops firing)").RequireScope(Scopes.Manage);
         return app;
     }
 
@@ -45,12 +47,13 @@ public static class CallbackEndpoints
         if (!q.IsValid)
             return q.Errors.Problem("The callback was not created");
 
+        var owner = Caller.Of(request.HttpContext.User).Owner;
         var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
         var now = time.GetUtcNow();
         var dueAt = now.AddMilliseconds(delay ?? window ?? interval ?? 0); // due times count from when the request was accepted
         await using var command = database.CreateCommand("""
-            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at, owner)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
             ON CONFLICT (debounce_key) WHERE mode = 'debounce' AND state = 'active'
                 DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
             RETURNING id, xmax = 0
@@ -63,9 +66,11 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue((object?)(delay ?? window) ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)interval ?? DBNull.Value);
         command.Parameters.AddWithValue((object?)count ?? DBNull.Value);
-        command.Parameters.AddWithValue((object?)key ?? DBNull.Value);
+        // A debounce key is its owner's: two keys' "k1" are two windows ('\n' never is in a name or a key).
+        command.Parameters.AddWithValue((object?)(key is null ? null : owner is null ? key : $"{owner}\n{key}") ?? DBNull.Value);
         command.Parameters.AddWithValue(now);
         command.Parameters.AddWithValue(dueAt);
+        command.Parameters.Add(TaskReader.Owner(owner));
         Guid id;
         bool created;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -97,22 +102,27 @@ public static class CallbackEndpoints
         }
     }
 
-    static async Task<Results<Ok<CallbackView>, ProblemHttpResult>> GetCallback(string id, NpgsqlDataSource database, CancellationToken cancellationToken)
+    static async Task<Results<Ok<CallbackView>, ProblemHttpResult>> GetCallback(
+        string id, HttpContext http, NpgsqlDataSource database, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var callbackId) || await CallbackView.FindAsync(database, callbackId, cancellationToken) is not { } view)
+        if (!Guid.TryParse(id, out var callbackId)
+            || await CallbackView.FindAsync(database, callbackId, Caller.Of(http.User).OwnerFilter, cancellationToken) is not { } view)
             return NotFound(id);
         return TypedResults.Ok(view);
     }
 
     static async Task<Results<Ok<CenterReply>, ProblemHttpResult>> CancelCallback(
-        string id, NpgsqlDataSource database, TimeProvider time, CancellationToken cancellationToken)
+        string id, HttpContext http, NpgsqlDataSource database, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var callbackId))
             return NotFound(id);
-        await using var command = database.CreateCommand(
-            "UPDATE callbacks SET state = CASE WHEN state = 'active' THEN 'cancelled' ELSE state END, updated_at = $2 WHERE id = $1 RETURNING state");
+        await using var command = database.CreateCommand("""
+            UPDATE callbacks SET state = CASE WHEN state = 'active' THEN 'cancelled' ELSE state END, updated_at = $2
+            WHERE id = $1 AND ($3::text IS NULL OR owner = $3) RETURNING state
+            """);
         command.Parameters.AddWithValue(callbackId);
         command.Parameters.AddWithValue(time.GetUtcNow());
+        command.Parameters.Add(TaskReader.Owner(Caller.Of(http.User).OwnerFilter));
         if (await command.ExecuteScalarAsync(cancellationToken) is not string state)
             return NotFound(id);
         return TypedResults.Ok(new CenterReply(true, state));

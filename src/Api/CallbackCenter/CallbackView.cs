@@ -1,4 +1,5 @@
 using Npgsql;
+using TaskHub.Api.Tasks;
 
 namespace TaskHub.Api.CallbackCenter;
 
@@ -11,11 +12,14 @@ public sealed record CallbackFireView(int Fire, DateTimeOffset DueAt, DateTimeOf
 public sealed record CallbackView(Guid Id, string Mode, string State, string? Callee, string Callback, int Fired, DateTimeOffset CreatedAt,
     DateTimeOffset? NextFireAt, IReadOnlyList<CallbackFireView> Fires)
 {
-    public static async Task<CallbackView?> FindAsync(NpgsqlDataSource database, Guid id, CancellationToken cancellationToken)
+    /// <param name="owner">Only a callback of this owner; null: anyone's.</param>
+    public static async Task<CallbackView?> FindAsync(NpgsqlDataSource database, Guid id, string? owner, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT mode, state, callee, callback, fired, created_at, CASE WHEN state = 'active' THEN next_due_at END FROM callbacks WHERE id = $1")
-            { Parameters = { new NpgsqlParameter { Value = id } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            SELECT mode, state, callee, callback, fired, created_at, CASE WHEN state = 'active' THEN next_due_at END
+            FROM callbacks WHERE id = $1 AND ($2::text IS NULL OR owner = $2)
+            """) { Parameters = { new NpgsqlParameter { Value = id }, TaskReader.Owner(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT fire, due_at, fired_at, http_status, error FROM callback_fires WHERE callback_id = $1 ORDER BY fire DESC LIMIT 100")
             { Parameters = { new NpgsqlParameter { Value = id } } });

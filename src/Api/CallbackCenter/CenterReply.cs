@@ -17,6 +17,10 @@ public sealed record TaskNewQuery(
     [property: Description("Milliseconds an attempt may take before it counts as failed")] long? Timeout,
     [property: Description("Attempts before the task fails (1-100)")] int? Attempts);
 
+/// <summary>The query of <c>POST /task/end/{id}</c>: the confirm URL handed to the callee carries it.</summary>
+[RequestShape]
+public sealed record ConfirmQuery([property: Required, Description("The task's confirm token, from the URL its callee was given")] string Token);
+
 /// <summary>The query of <c>POST /callback/new</c>: at most one of setTimeout, setInterval and key/window.</summary>
 [RequestShape]
 public sealed record CallbackNewQuery(

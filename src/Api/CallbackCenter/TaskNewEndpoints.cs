@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Auth;
 using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
@@ -21,15 +22,16 @@ public static class TaskNewEndpoints
     {
         var group = app.MapGroup("/task").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewTask).WithSummary("Queue a call of `callee`; its confirmed result goes to `callback`")
-            .Accepts<object>("application/json").WithQuery<TaskNewQuery>();
-        group.MapPost("/end/{id}", EndTask).WithSummary("The callee confirms the task: the body is its result")
-            .Accepts<object>("application/json");
+            .Accepts<object>("application/json").WithQuery<TaskNewQuery>().RequireScope(Scopes.Submit);
+        // No key: the token in the confirm URL the callee was given is the capability.
+        group.MapPost("/end/{id}", EndTask).WithSummary("The callee confirms the task: the body is its result; `token` is the one of the URL it was given")
+            .Accepts<object>("application/json").WithQuery<ConfirmQuery>().AllowAnonymous();
         return app;
     }
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem>> NewTask(
         HttpRequest request, OutboundUrlPolicy urls, ISendEndpointProvider endpoints, NpgsqlDataSource database,
-        IOptions<ApiOptions> api, IServer server, TimeProvider time, CancellationToken cancellationToken)
+        IOptions<ApiOptions> api, IServer server, ConfirmTokens tokens, TimeProvider time, CancellationToken cancellationToken)
     {
         var q = new QueryFields(request.Query, new RequestErrors());
         var callee = q.Url("callee", required: true, urls);
@@ -47,13 +49,14 @@ public static class TaskNewEndpoints
         var now = time.GetUtcNow();
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
-        var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}";
+        var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}?{ConfirmTokens.QueryName}={tokens.For(id)}";
         try
         {
             using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-                new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels), deadline.Token);
+                new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner),
+                deadline.Token);
         }
         catch (Exception) when (groupName is not null)
         {
@@ -90,10 +93,16 @@ public static class TaskNewEndpoints
     }
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(
-        string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, IOptions<ApiOptions> api, TimeProvider time,
-        CancellationToken cancellationToken)
+        string id, HttpRequest request, TaskReader tasks, ConfirmTokens tokens, IPublishEndpoint publish, IOptions<ApiOptions> api,
+        TimeProvider time, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
+        if (!Guid.TryParse(id, out var taskId))
+            return TaskReader.NotFound(id);
+        // A wrong or missing token is answered before any lookup, as an unknown task: it tells nothing about the id.
+        if (!tokens.Confirms(taskId, request.Query[ConfirmTokens.QueryName]))
+            return TypedResults.Problem(Problems.Details(StatusCodes.Status404NotFound, ["id", ConfirmTokens.QueryName], "Task not found",
+                $"No task '{id}' is confirmed with this token: confirm at the URL the task's callee was given."));
+        if (await tasks.FindAsync(taskId, null, cancellationToken) is not { } task)
             return TaskReader.NotFound(id);
         var body = await JsonBody.ReadPayloadAsync(request, new RequestErrors(), cancellationToken);
         if (!body.Errors.IsValid)

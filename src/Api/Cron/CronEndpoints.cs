@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using TaskHub.Api.Auth;
 using TaskHub.Api.Requests;
 using TaskHub.Contracts.Cron;
 using TaskHub.Contracts.Outbound;
@@ -19,19 +20,20 @@ public static class CronEndpoints
     public static IEndpointRouteBuilder MapCronEndpoints(this IEndpointRouteBuilder app)
     {
         var tasks = app.MapGroup("/v1/task").WithTags("Scheduled tasks").WithRequestRules(limits => limits.Default);
-        tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json")
+        tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json").RequireScope(Scopes.Submit)
             .WithName("CreateScheduledTask").WithSummary("Schedule a cron task: its callback is called at every fire");
-        tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json")
+        tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json").RequireScope(Scopes.Submit)
             .WithName("CreateQuickTask").WithSummary("Call a callback once at a unix second (now if past)");
-        tasks.MapPost("/status", ReportStatus).Accepts<StatusReportBody>("application/json")
+        // No key: the fire's token (128 random bits, handed to the receiver) is the capability.
+        tasks.MapPost("/status", ReportStatus).Accepts<StatusReportBody>("application/json").AllowAnonymous()
             .WithName("ReportScheduledTaskStatus").WithSummary("Report SUCCESS or FAILED for the fire whose X-TaskHub-Token is taskToken");
-        tasks.MapGet("/history", History).WithQuery<HistoryQuery>()
+        tasks.MapGet("/history", History).WithQuery<HistoryQuery>().RequireScope(Scopes.Read)
             .WithName("ScheduledTaskHistory").WithSummary("Fires newest first, each with its delivery attempts; filter by taskId and fire time");
-        tasks.MapGet("/{id}", Get)
+        tasks.MapGet("/{id}", Get).RequireScope(Scopes.Read)
             .WithName("GetScheduledTask").WithSummary("A task's definition, next fire time and fire count");
-        tasks.MapPut("/{id}", Replace).Accepts<CronTaskBody>("application/json")
+        tasks.MapPut("/{id}", Replace).Accepts<CronTaskBody>("application/json").RequireScope(Scopes.Manage)
             .WithName("ReplaceScheduledTask").WithSummary("Replace a task's definition; the next fire uses it");
-        tasks.MapDelete("/{id}", Delete)
+        tasks.MapDelete("/{id}", Delete).RequireScope(Scopes.Manage)
             .WithName("DeleteScheduledTask").WithSummary("Stop and remove a task and its history");
         return app;
     }
@@ -40,23 +42,24 @@ public static class CronEndpoints
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
-        return await Schedule(body.Errors, new CronRequestReader(urls).CronTask(body), clients, cancellationToken);
+        return await Schedule(body.Errors, new CronRequestReader(urls).CronTask(body), Caller.Of(request.HttpContext.User), clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> CreateQuick(
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
-        return await Schedule(body.Errors, new CronRequestReader(urls).QuickTask(body), clients, cancellationToken);
+        return await Schedule(body.Errors, new CronRequestReader(urls).QuickTask(body), Caller.Of(request.HttpContext.User), clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Schedule(
-        RequestErrors errors, CronTaskSpec spec, IClientFactory clients, CancellationToken cancellationToken)
+        RequestErrors errors, CronTaskSpec spec, Caller caller, IClientFactory clients, CancellationToken cancellationToken)
     {
         if (!errors.IsValid)
             return errors.Problem(Invalid);
         var id = NewId.NextGuid();
-        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec, false), cancellationToken))
+        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec, false, caller.Owner),
+                    cancellationToken))
         {
             case CronTaskSnapshot created:
                 return TypedResults.Created($"/v1/task/{created.TaskId}", View(created));
@@ -69,9 +72,10 @@ public static class CronEndpoints
     }
 
     static async Task<Results<Ok<CronTaskView>, ValidationProblem, ProblemHttpResult>> Replace(
-        string id, HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
+        string id, HttpRequest request, OutboundUrlPolicy urls, NpgsqlDataSource database, IClientFactory clients,
+        CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId))
+        if (!Guid.TryParse(id, out var taskId) || !await OwnsAsync(database, taskId, request.HttpContext, cancellationToken))
             return NotFound(id);
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
         var spec = new CronRequestReader(urls).CronTask(body);
@@ -92,9 +96,10 @@ public static class CronEndpoints
         }
     }
 
-    static async Task<Results<Ok<CronTaskView>, ProblemHttpResult>> Get(string id, IClientFactory clients, CancellationToken cancellationToken)
+    static async Task<Results<Ok<CronTaskView>, ProblemHttpResult>> Get(
+        string id, HttpContext http, NpgsqlDataSource database, IClientFactory clients, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId))
+        if (!Guid.TryParse(id, out var taskId) || !await OwnsAsync(database, taskId, http, cancellationToken))
             return NotFound(id);
         return await Ask<GetCronTask, CronTaskSnapshot, CronTaskNotFound>(clients, new GetCronTask(taskId), cancellationToken) switch
         {
@@ -104,9 +109,10 @@ public static class CronEndpoints
         };
     }
 
-    static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, IClientFactory clients, CancellationToken cancellationToken)
+    static async Task<Results<NoContent, ProblemHttpResult>> Delete(
+        string id, HttpContext http, NpgsqlDataSource database, IClientFactory clients, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId))
+        if (!Guid.TryParse(id, out var taskId) || !await OwnsAsync(database, taskId, http, cancellationToken))
             return NotFound(id);
         return await Ask<DeleteCronTask, CronTaskDeleted, CronTaskNotFound>(clients, new DeleteCronTask(taskId), cancellationToken) switch
         {
@@ -149,7 +155,21 @@ public static class CronEndpoints
         if (!query.IsValid)
             return query.Errors.Problem("The query is invalid.");
         return TypedResults.Ok(await CronHistoryReader.ReadAsync(database, taskId, beginAt is > 0 ? beginAt : null, endAt is > 0 ? endAt : null,
-            (int)pageNum, (int)pageSize, cancellationToken));
+            (int)pageNum, (int)pageSize, Caller.Of(request.HttpContext.User).OwnerFilter, cancellationToken));
+    }
+
+    /// <summary>
+    /// Whether the caller may see the task: an admin any (the Scheduler then says whether it exists), a key
+    /// its own. Someone else's task is answered as absent.
+    /// </summary>
+    static async Task<bool> OwnsAsync(NpgsqlDataSource database, Guid taskId, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (Caller.Of(http.User).OwnerFilter is not { } owner)
+            return true;
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM cron_tasks WHERE id = $1 AND owner = $2)");
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(owner);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>The Scheduler's answer message, or null when none came in time.</summary>

@@ -11,24 +11,26 @@ public static class CronHistoryReader
         WHERE ($1::uuid IS NULL OR task_id = $1)
           AND ($2::timestamptz IS NULL OR fired_at >= $2)
           AND ($3::timestamptz IS NULL OR fired_at < $3)
+          AND ($4::text IS NULL OR task_id IN (SELECT id FROM cron_tasks WHERE owner = $4))
         """;
 
     /// <summary><paramref name="beginAt"/>/<paramref name="endAt"/>: unix seconds, both inclusive, null = open.</summary>
+    /// <param name="owner">Only fires of this owner's tasks; null: everyone's.</param>
     public static async Task<CronHistoryPage> ReadAsync(NpgsqlDataSource database, Guid? taskId, long? beginAt, long? endAt,
-        int pageNum, int pageSize, CancellationToken cancellationToken)
+        int pageNum, int pageSize, string? owner, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var count = new NpgsqlCommand($"SELECT count(*) FROM cron_task_fires {Filter}", connection);
-        AddFilter(count, taskId, beginAt, endAt);
+        AddFilter(count, taskId, beginAt, endAt, owner);
         var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
 
         await using var page = new NpgsqlCommand($"""
             SELECT token, task_id, fired_at, scheduled_at, status, http_status, error, reported_at, attempts::text
             FROM cron_task_fires {Filter}
             ORDER BY fired_at DESC, token
-            LIMIT $4 OFFSET $5
+            LIMIT $5 OFFSET $6
             """, connection);
-        AddFilter(page, taskId, beginAt, endAt);
+        AddFilter(page, taskId, beginAt, endAt, owner);
         page.Parameters.AddWithValue(pageSize);
         page.Parameters.AddWithValue((long)(pageNum - 1) * pageSize);
         var items = new List<CronFireView>();
@@ -47,7 +49,7 @@ public static class CronHistoryReader
         return new CronHistoryPage(total, pageNum, pageSize, items);
     }
 
-    static void AddFilter(NpgsqlCommand command, Guid? taskId, long? beginAt, long? endAt)
+    static void AddFilter(NpgsqlCommand command, Guid? taskId, long? beginAt, long? endAt, string? owner)
     {
         command.Parameters.Add(new NpgsqlParameter<Guid?> { TypedValue = taskId, NpgsqlDbType = NpgsqlDbType.Uuid });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset?>
@@ -61,6 +63,7 @@ public static class CronHistoryReader
             TypedValue = endAt is { } end ? DateTimeOffset.FromUnixTimeSeconds(end + 1) : null,
             NpgsqlDbType = NpgsqlDbType.TimestampTz,
         });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = owner, NpgsqlDbType = NpgsqlDbType.Text });
     }
 
     static List<CronAttemptView> Attempts(string json)

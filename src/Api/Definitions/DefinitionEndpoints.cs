@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using TaskHub.Api.Auth;
 using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
@@ -29,11 +30,13 @@ public static class DefinitionEndpoints
     {
         var tasks = app.MapGroup("/tasks").WithTags("Task definitions").WithRequestRules(limits => limits.Default);
         tasks.MapPost("/{name}", AddTask).WithName("AddDefinedTask")
-            .WithSummary("Add a task of the declared type `name`; `id` (optional) makes the add idempotent").Accepts<AddTaskBody>("application/json");
+            .WithSummary("Add a task of the declared type `name`; `id` (optional) makes the add idempotent").Accepts<AddTaskBody>("application/json")
+            .RequireScope(Scopes.Submit);
         tasks.MapGet("/{name}/{id}", GetTask).WithName("GetDefinedTask")
-            .WithSummary("A task of type `name` by the id the add answered (or the caller's own id): status, progress, response");
+            .WithSummary("A task of type `name` by the id the add answered (or the caller's own id): status, progress, response")
+            .RequireScope(Scopes.Read);
         tasks.MapPost("/{id}/progress", ReportProgress).WithName("ReportTaskProgress")
-            .WithSummary("An HTTP process reports how far its task is").Accepts<ProgressBody>("application/json");
+            .WithSummary("An HTTP process reports how far its task is").Accepts<ProgressBody>("application/json").RequireScope(Scopes.Submit);
         return app;
     }
 
@@ -60,7 +63,8 @@ public static class DefinitionEndpoints
             }
         }
 
-        var taskId = callerId is null ? NewId.NextGuid() : DefinedTaskIds.From(definition.Id, callerId);
+        var caller = Caller.Of(request.HttpContext.User);
+        var taskId = callerId is null ? NewId.NextGuid() : DefinedTaskIds.From(definition.Id, callerId, caller.Owner);
         var (outcome, waiting) = await store.AdmitAsync(definition, taskId, cancellationToken);
         switch (outcome)
         {
@@ -74,7 +78,7 @@ public static class DefinitionEndpoints
         {
             using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
-                definition.Policy, time.GetUtcNow()), deadline.Token);
+                definition.Policy, time.GetUtcNow(), Owner: caller.Owner), deadline.Token);
         }
         catch
         {
@@ -85,12 +89,13 @@ public static class DefinitionEndpoints
     }
 
     static async Task<Results<Ok<DefinedTaskView>, ProblemHttpResult>> GetTask(
-        string name, string id, TaskDefinitionCatalog catalog, DefinitionTaskStore store, CancellationToken cancellationToken)
+        string name, string id, HttpContext http, TaskDefinitionCatalog catalog, DefinitionTaskStore store, CancellationToken cancellationToken)
     {
         if (!catalog.TryGet(name, out var definition))
             return UnknownType(name, catalog);
-        var taskId = Guid.TryParse(id, out var guid) ? guid : DefinedTaskIds.From(definition.Id, id);
-        return await store.FindAsync(definition, taskId, cancellationToken) is { } task
+        var caller = Caller.Of(http.User);
+        var taskId = Guid.TryParse(id, out var guid) ? guid : DefinedTaskIds.From(definition.Id, id, caller.Owner);
+        return await store.FindAsync(definition, taskId, caller.OwnerFilter, cancellationToken) is { } task
             ? TypedResults.Ok(task)
             : Problems.NotFound("id", "Task not found", $"No task '{id}' of type '{name}', or its result has expired.");
     }
@@ -99,7 +104,8 @@ public static class DefinitionEndpoints
         string id, HttpRequest request, TaskReader tasks, IPublishEndpoint publish, IOptions<ApiOptions> api, TimeProvider time,
         CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId) || await tasks.FindAsync(taskId, cancellationToken) is not { } task)
+        if (!Guid.TryParse(id, out var taskId)
+            || await tasks.FindAsync(taskId, Caller.Of(request.HttpContext.User).OwnerFilter, cancellationToken) is not { } task)
             return TaskReader.NotFound(id);
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
         var progress = DefinitionRequestReader.ReadProgress(body);

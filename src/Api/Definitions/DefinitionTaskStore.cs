@@ -3,6 +3,8 @@ using Npgsql;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Tasks;
 
+using TaskHub.Api.Tasks;
+
 namespace TaskHub.Api.Definitions;
 
 public enum Admission
@@ -61,13 +63,14 @@ public sealed class DefinitionTaskStore(NpgsqlDataSource database, TimeProvider 
     }
 
     /// <summary>The task if it is of this type and its result has not expired; WAITING while only admitted.</summary>
-    public async Task<DefinedTaskView?> FindAsync(TaskDefinition definition, Guid taskId, CancellationToken cancellationToken)
+    /// <param name="owner">Only a task of this owner; null: anyone's.</param>
+    public async Task<DefinedTaskView?> FindAsync(TaskDefinition definition, Guid taskId, string? owner, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT current_state, current, total, message, response::text, error
-            FROM tasks WHERE id = $1 AND queue = $2 AND (expires_at IS NULL OR expires_at > $3)
-            """) { Parameters = { new() { Value = taskId }, new() { Value = definition.Queue }, new() { Value = time.GetUtcNow() } } });
+            FROM tasks WHERE id = $1 AND queue = $2 AND (expires_at IS NULL OR expires_at > $3) AND ($4::text IS NULL OR owner = $4)
+            """) { Parameters = { new() { Value = taskId }, new() { Value = definition.Queue }, new() { Value = time.GetUtcNow() }, TaskReader.Owner(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT 1 FROM task_admissions WHERE task_id = $1 AND definition = $2 AND NOT EXISTS (SELECT 1 FROM tasks WHERE id = $1)")
             { Parameters = { new() { Value = taskId }, new() { Value = definition.Id } } });

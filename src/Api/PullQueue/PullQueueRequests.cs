@@ -6,6 +6,12 @@ using TaskHub.Api.Requests;
 
 namespace TaskHub.Api.PullQueue;
 
+/// <summary>A pull-queue request names the queues it touches, so a key limited to some (Auth:Keys:n:Queues) is held to them.</summary>
+public interface IQueueRequest
+{
+    IEnumerable<string> QueuesUsed { get; }
+}
+
 // The bodies of the /task/<op> routes, field names as seed 004 spells them. Each is read by its
 // Read method (see JsonFields); the records also describe the bodies in the OpenAPI document.
 
@@ -26,7 +32,11 @@ public sealed record TaskConfig(
 
 [RequestShape]
 public sealed record PutRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, TaskConfig Config)
+    : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue, ResultQueue];
+
     public const string ResultSuffix = "-result";
 
     /// <summary>Where the reply's result goes: <c>forward_result_to</c>, else <c>{queue}-result</c>.</summary>
@@ -45,8 +55,11 @@ public sealed record PutRequest([property: Required] string Queue, [property: Re
 }
 
 [RequestShape]
-public sealed record PeekRequest([property: Required] string Queue, int Size, double Timeout, string? Cursor)
+public sealed record PeekRequest([property: Required] string Queue, int Size, double Timeout, string? Cursor) : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue];
+
     /// <summary>The sequence number peeking starts after; 0 is the start of the queue.</summary>
     [JsonIgnore]
     public long After => Cursor is null ? 0 : long.Parse(Cursor, CultureInfo.InvariantCulture);
@@ -60,8 +73,11 @@ public sealed record PeekRequest([property: Required] string Queue, int Size, do
 public sealed record AcquireRequest(
     [property: Required] string Queue,
     [property: Required] IReadOnlyList<string> Ids,
-    [property: JsonPropertyName("promise_reply_time")] double PromiseReplyTime)
+    [property: JsonPropertyName("promise_reply_time")] double PromiseReplyTime) : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue];
+
     public static AcquireRequest Read(JsonFields body, PullQueueOptions options) => new(
         body.Name("queue"), body.Names("ids", options.MaxSize, allowEmpty: true),
         body.Seconds("promise_reply_time", options.DefaultPromiseReplyTime, options.MaxPromiseReplyTime, positive: true));
@@ -70,14 +86,23 @@ public sealed record AcquireRequest(
 /// <summary><c>lease</c> is optional: the number an acquire returned, so that a late reply is refused even after someone else acquired the task.</summary>
 [RequestShape]
 public sealed record ReplyRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, int? Lease)
+    : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue];
+
     public static ReplyRequest Read(JsonFields body, PullQueueOptions options) => new(
         body.Name("queue"), body.Name("id"), body.Json("info"), body.Base64("content"), (int?)body.Integer("lease", 1, int.MaxValue));
 }
 
 [RequestShape]
-public sealed record CallRequest([property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, TaskConfig Config, double Timeout)
+public sealed record CallRequest(
+    [property: Required] string Queue, [property: Required] string Id, JsonElement Info, byte[] Content, TaskConfig Config, double Timeout)
+    : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => Config.ForwardResultTo is { } to ? [Queue, to] : [Queue];
+
     public static CallRequest Read(JsonFields body, PullQueueOptions options)
     {
         var queue = body.Name("queue");
@@ -88,15 +113,21 @@ public sealed record CallRequest([property: Required] string Queue, [property: R
 
 /// <summary>Body of <c>remove</c> and <c>status</c>.</summary>
 [RequestShape]
-public sealed record TaskKeyRequest([property: Required] string Queue, [property: Required] string Id)
+public sealed record TaskKeyRequest([property: Required] string Queue, [property: Required] string Id) : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue];
+
     public static TaskKeyRequest Read(JsonFields body, PullQueueOptions options) => new(body.Name("queue"), body.Name("id"));
 }
 
 /// <summary>Body of <c>clear_queue</c> and <c>stat_queue</c>.</summary>
 [RequestShape]
-public sealed record QueueRequest([property: Required] string Queue)
+public sealed record QueueRequest([property: Required] string Queue) : IQueueRequest
 {
+    [JsonIgnore]
+    public IEnumerable<string> QueuesUsed => [Queue];
+
     public static QueueRequest Read(JsonFields body, PullQueueOptions options) => new(body.Name("queue"));
 }
 

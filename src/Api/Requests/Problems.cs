@@ -10,15 +10,20 @@ namespace TaskHub.Api.Requests;
 /// </summary>
 public static class Problems
 {
-    public static ProblemHttpResult Of(int status, string field, string title, string detail) =>
-        TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: Extensions(field, detail));
+    public static ProblemHttpResult Of(int status, string field, string title, string detail) => TypedResults.Problem(Details(status, field, title, detail));
+
+    public static ProblemDetails Details(int status, string field, string title, string detail) => Details(status, [field], title, detail);
+
+    /// <summary>A refusal that is the fault of one of <paramref name="fields"/>, not saying which (a wrong token or a wrong id).</summary>
+    public static ProblemDetails Details(int status, string[] fields, string title, string detail) =>
+        new() { Status = status, Title = title, Detail = detail, Extensions = Extensions(fields, detail) };
 
     public static ProblemHttpResult NotFound(string field, string title, string detail) => Of(StatusCodes.Status404NotFound, field, title, detail);
 
-    static Dictionary<string, object?> Extensions(string field, string detail) => new()
+    static Dictionary<string, object?> Extensions(string[] fields, string detail) => new()
     {
-        ["field"] = field,
-        ["errors"] = new Dictionary<string, string[]> { [field] = [detail] },
+        ["field"] = fields[0],
+        ["errors"] = fields.ToDictionary(f => f, _ => new[] { detail }),
     };
 
     /// <summary>
@@ -42,7 +47,7 @@ public static class Problems
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
-            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail, Extensions = Extensions(field, detail) },
+            ProblemDetails = Details(status, [field], title, detail),
         });
     }
 
@@ -69,13 +74,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = bad.StatusCode,
-                Title = tooLarge ? "The body is too large" : "The request is malformed",
-                Detail = detail,
-                Extensions = { ["field"] = "body", ["errors"] = new Dictionary<string, string[]> { ["body"] = [detail] } },
-            },
+            ProblemDetails = Problems.Details(bad.StatusCode, "body", tooLarge ? "The body is too large" : "The request is malformed", detail),
         });
     }
 }

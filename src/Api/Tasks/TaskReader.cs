@@ -9,14 +9,15 @@ namespace TaskHub.Api.Tasks;
 /// <summary>Reads the task table the Scheduler owns. An expired result reads as absent even before the sweeper deletes it.</summary>
 public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
 {
-    public async Task<TaskView?> FindAsync(Guid id, CancellationToken cancellationToken)
+    /// <param name="owner">Only a task of this owner (someone else's reads as absent); null: anyone's.</param>
+    public async Task<TaskView?> FindAsync(Guid id, string? owner, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT id, name, current_state, current, total, message, response::text, error, attempts, created_at, started_at, finished_at,
                    callee, callback_url, group_name
-            FROM tasks WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2)
-            """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() } } });
+            FROM tasks WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) AND ($3::text IS NULL OR owner = $3)
+            """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() }, Owner(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT attempt, at, http_status, error FROM callback_attempts WHERE task_id = $1 ORDER BY attempt")
             { Parameters = { new() { Value = id } } });
@@ -51,6 +52,9 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
     /// <summary>The one answer for a task id that names no task (also one not readable as an id).</summary>
     public static ProblemHttpResult NotFound(string id) =>
         Problems.NotFound("id", "Task not found", $"No task '{id}', or its result has expired.");
+
+    /// <summary>An owner filter as a typed parameter (null matches every owner).</summary>
+    public static NpgsqlParameter Owner(string? owner) => new NpgsqlParameter<string?> { TypedValue = owner, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
 
     static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 }

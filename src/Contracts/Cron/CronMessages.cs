@@ -26,7 +26,7 @@ public sealed record CronTaskSpec(
 /// existing one (true). Answered with <see cref="CronTaskSnapshot"/>, <see cref="CronTaskRejected"/>
 /// or, for a replace, <see cref="CronTaskNotFound"/>.
 /// </summary>
-public sealed record ScheduleCronTask(Guid TaskId, CronTaskSpec Spec, bool Replace);
+public sealed record ScheduleCronTask(Guid TaskId, CronTaskSpec Spec, bool Replace, string? Owner = null);
 
 /// <summary>Request: stop and remove a task. Answered with <see cref="CronTaskDeleted"/> or <see cref="CronTaskNotFound"/>.</summary>
 public sealed record DeleteCronTask(Guid TaskId);

@@ -13,7 +13,8 @@ public sealed record TaskPolicy(int? Attempts = null, int? RetryDelayMs = null, 
 /// <summary>
 /// A producer hands a task to the Scheduler, which records it and queues it. A task with
 /// <paramref name="Http"/> calls a URL instead of a .NET handler; one with a
-/// <paramref name="Group"/> waits for a free slot of its concurrency group.
+/// <paramref name="Group"/> waits for a free slot of its concurrency group. <paramref name="Owner"/> is the
+/// name of the API key that submitted it over HTTP (null from a .NET producer).
 /// </summary>
 public sealed record SubmitTask(
     Guid TaskId,
@@ -23,7 +24,8 @@ public sealed record SubmitTask(
     DateTimeOffset SubmittedAt,
     HttpTask? Http = null,
     string? Group = null,
-    int? Parallels = null) : ITaskMessage;
+    int? Parallels = null,
+    string? Owner = null) : ITaskMessage;
 
 /// <summary>
 /// A task done by an HTTP callee (seed 000): <paramref name="Callee"/> is POSTed the payload with

@@ -27,6 +27,10 @@ public sealed class OutboundSigner(IOptionsMonitor<OutboundOptions> options, Tim
         return "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(key, message));
     }
 
+    /// <summary>Whether <paramref name="signature"/> is this TaskHub's signature of the request (made with its own key).</summary>
+    public bool Verifies(string signature, long timestamp, ReadOnlySpan<byte> body) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(signature), Encoding.ASCII.GetBytes(Sign(timestamp, body)));
+
     /// <summary>An HS256 JWT with <paramref name="claims"/> plus <c>iat</c> and <c>exp</c>.</summary>
     public string CreateJwt(IReadOnlyDictionary<string, object?> claims, TimeSpan lifetime)
     {

@@ -28,9 +28,10 @@ public static class TaskHubHealth
     public static IEndpointRouteBuilder MapTaskHubHealth(this IEndpointRouteBuilder app)
     {
         var ready = new HealthCheckOptions { ResultStatusCodes = { [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 } };
-        app.MapHealthChecks("/health", ready);
-        app.MapHealthChecks("/health/ready", ready);
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        // Probes (a load balancer, an orchestrator) carry no API key.
+        app.MapHealthChecks("/health", ready).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", ready).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         return app;
     }
 }

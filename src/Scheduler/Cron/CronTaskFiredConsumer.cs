@@ -54,7 +54,8 @@ public sealed class CronTaskFiredConsumer(
         if (task.State == CronTaskStates.Completed || task.CountReached)
             return (task with { State = CronTaskStates.Completed }, null);
 
-        var token = NewId.NextGuid();
+        // The token is the receiver's capability to report this fire: 128 random bits, not a time-ordered id.
+        var token = new Guid(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         if (!task.Spec.IsMultipleEntry
             && await transaction.LastEntryAsync(task.Id, cancellationToken) is { Status: CronFireStatuses.Running } previous
             && previous.FiredAt > now - TimeSpan.FromSeconds(options.CurrentValue.EntryTimeoutSeconds))

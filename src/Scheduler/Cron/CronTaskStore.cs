@@ -116,17 +116,19 @@ public sealed class CronTransaction(NpgsqlConnection connection, NpgsqlTransacti
     }
 
     /// <summary>False when a task with this id exists already.</summary>
-    public async Task<bool> InsertTaskAsync(CronTaskRecord task, CancellationToken cancellationToken)
+    /// <param name="owner">The API key that created the task; the Api narrows reads and changes to it.</param>
+    public async Task<bool> InsertTaskAsync(CronTaskRecord task, string? owner, CancellationToken cancellationToken)
     {
         await using var command = Command("""
             INSERT INTO cron_tasks (id, name, kind, cron_job, cron_expression, run_at, count, start_at, stop_at, is_multiple_entry,
-                                    callback_url, callback_method, callback_params, version, fire_count, state, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                                    callback_url, callback_method, callback_params, version, fire_count, state, created_at, updated_at, owner)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
             ON CONFLICT (id) DO NOTHING
             """);
         AddDefinition(command, task);
         command.Parameters.AddWithValue(task.CreatedAt);
         command.Parameters.AddWithValue(task.UpdatedAt);
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = owner, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

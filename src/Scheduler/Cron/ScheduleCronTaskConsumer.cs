@@ -11,7 +11,7 @@ public sealed class ScheduleCronTaskConsumer(CronTaskStore store, ITimerSchedule
 {
     public async Task Consume(ConsumeContext<ScheduleCronTask> context)
     {
-        var (taskId, spec, replace) = context.Message;
+        var (taskId, spec, replace, owner) = context.Message;
         var cancellationToken = context.CancellationToken;
         var now = time.GetUtcNow();
         if (CronPlan.Create(spec, options.Value.Zone, now, out var refusal) is not { } plan)
@@ -26,7 +26,7 @@ public sealed class ScheduleCronTaskConsumer(CronTaskStore store, ITimerSchedule
             var created = new CronTaskRecord(taskId, plan.Kind, spec, plan.CronExpression, 1, 0, CronTaskStates.Active, now, now);
             await using (var transaction = await store.BeginAsync(cancellationToken))
             {
-                if (!await transaction.InsertTaskAsync(created, cancellationToken))
+                if (!await transaction.InsertTaskAsync(created, owner, cancellationToken))
                 {
                     await RespondToRepeatedCreate(context, plan, key);
                     return;

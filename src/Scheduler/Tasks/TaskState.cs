@@ -17,6 +17,8 @@ public class TaskState : SagaStateMachineInstance
     public string? CallbackUrl { get; set; }
     /// <summary>The concurrency group the task waits its turn in.</summary>
     public string? GroupName { get; set; }
+    /// <summary>The name of the API key that submitted the task; null for anonymous and bus producers.</summary>
+    public string? Owner { get; set; }
     public int Current { get; set; }
     public int Total { get; set; }
     public string? Message { get; set; }

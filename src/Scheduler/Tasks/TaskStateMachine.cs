@@ -60,6 +60,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Callee = m.Http?.Callee;
                     c.Saga.CallbackUrl = m.Http?.Callback;
                     c.Saga.GroupName = m.Group;
+                    c.Saga.Owner = m.Owner;
                     c.Saga.CreatedAt = m.SubmittedAt;
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,

@@ -23,11 +23,18 @@ public abstract class CallbackCenterTest : SystemTest
         await Peer.DisposeAsync();
     }
 
+    /// <summary>The Api's settings for who may call it; the tests' client then sends <see cref="ApiKey"/> when there is one.</summary>
+    protected virtual (string, string?)[] AccessSettings => [];
+
+    protected virtual string? ApiKey => null;
+
     protected async Task StartTaskHubAsync(params (string, string?)[] settings)
     {
         await System.StartSchedulerAsync(settings);
         await System.StartWorkerAsync(_ => { }, settings);
-        Api = await System.StartApiAsync(settings);
+        Api = await System.StartApiAsync([.. AccessSettings, .. settings]);
+        if (ApiKey is { } key)
+            Api.Http.DefaultRequestHeaders.Add("X-Api-Key", key);
     }
 
     /// <summary>POSTs like the seed's axios calls: query parameters and a JSON body; returns the <c>data</c> id.</summary>

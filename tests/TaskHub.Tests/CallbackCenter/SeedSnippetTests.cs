@@ -8,7 +8,7 @@ using TaskHub.Tests.Infrastructure;
 namespace TaskHub.Tests.CallbackCenter;
 
 /// <summary>Seed 000's six snippets, each as its express app does it, against a real TaskHub.</summary>
-public sealed class SeedSnippetTests : CallbackCenterTest
+public class SeedSnippetTests : CallbackCenterTest
 {
     [Fact]
     public async Task Snippet1_task_new_calls_the_callee_and_delivers_its_confirmed_result_to_the_callback()
@@ -25,7 +25,7 @@ public sealed class SeedSnippetTests : CallbackCenterTest
         Assert.Equal(7, Json(work.Body).GetProperty("item").GetInt32());
         Assert.Equal(id, work.Query["id"].ToString());
         Assert.Equal("a", work.Query["tenant"].ToString()); // the callee's own query is kept
-        Assert.EndsWith($"/task/end/{id}", work.Query["callback"].ToString());
+        Assert.Equal($"/task/end/{id}", new Uri(work.Query["callback"].ToString()).AbsolutePath);
         AssertSigned(work);
         AssertSigned(callback);
 
@@ -179,4 +179,26 @@ public sealed class SeedSnippetTests : CallbackCenterTest
             Encoding.UTF8.GetBytes($"{timestamp}.{request.Body}")));
         Assert.Equal(expected, request.Headers["X-TaskHub-Signature"].ToString());
     }
+}
+
+/// <summary>
+/// Every seed snippet again with keys required (<c>Auth:AllowAnonymous</c> false): the client sends its key,
+/// callees confirm through the capability URL they were given, and a chain's step (a callback to TaskHub's
+/// own <c>/task/new</c>) is TaskHub calling itself, known by its signature.
+/// </summary>
+public sealed class SeedSnippetWithKeyTests : SeedSnippetTests
+{
+    const string Key = "seed-snippet-key-0123456789";
+
+    protected override (string, string?)[] AccessSettings =>
+    [
+        ("Auth:AllowAnonymous", "false"),
+        ("Auth:Keys:0:Name", "seed"),
+        ("Auth:Keys:0:Key", Key),
+        ("Auth:Keys:0:Scopes:0", "submit"),
+        ("Auth:Keys:0:Scopes:1", "read"),
+        ("Auth:Keys:0:Scopes:2", "manage"),
+    ];
+
+    protected override string? ApiKey => Key;
 }

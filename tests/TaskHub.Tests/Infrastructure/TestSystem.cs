@@ -48,6 +48,9 @@ public sealed class TestSystem : IAsyncLifetime
     /// <summary>The key every host of a test system signs outbound requests with.</summary>
     public const string SigningKey = "test-signing-key-0123456789abcdef0123";
 
+    /// <summary>The key confirm URLs' tokens are made with.</summary>
+    public const string ConfirmKey = "test-confirm-key-0123456789abcdef01234567";
+
     /// <summary>The key every host of a test system signs its task messages with.</summary>
     public const string BusKey = "test-bus-key-0123456789abcdef0123456789";
 
@@ -65,6 +68,10 @@ public sealed class TestSystem : IAsyncLifetime
             ["Outbound:SigningKey"] = SigningKey,
             ["Bus:SigningKeys:test"] = BusKey,
             ["Bus:SignWith"] = "test",
+            // As the development profile: no key needed (the access tests turn this off), no rate limit.
+            ["Auth:AllowAnonymous"] = "true",
+            ["Auth:ConfirmKey"] = ConfirmKey,
+            ["Auth:RateLimit:PerSecond"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:MassTransit"] = "Warning",
         };

@@ -196,7 +196,7 @@ public sealed class RequestFuzzTests : DefinitionTest
             ["DELETE /v1/task/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
             ["POST /task/new"] = new([], Query(("callee", _callee), ("callback", _callback), ("group", "g"), ("parallels", "2"), ("timeout", "60000"),
                 ("attempts", "2")), """{"n": 1}"""),
-            ["POST /task/end/{id}"] = new(Path(("id", task)), [], """{"ok": true, "data": "done"}"""),
+            ["POST /task/end/{id}"] = new(Path(("id", task)), Query(("token", ConfirmToken(_task))), """{"ok": true, "data": "done"}"""),
             ["POST /callback/new"] = new([], Query(("callback", _callback), ("setTimeout", "600000")), """{"x": 1}"""),
             ["GET /callback/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
             ["DELETE /callback/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
@@ -212,6 +212,10 @@ public sealed class RequestFuzzTests : DefinitionTest
             ["POST /task/status"] = new([], [], """{"queue": "fq", "id": "f1"}"""),
         };
     }
+
+    /// <summary>The token of the confirm URL a callee of <paramref name="task"/> is given.</summary>
+    static string ConfirmToken(Guid task) => new TaskHub.Api.Auth.ConfirmTokens(Microsoft.Extensions.Options.Options.Create(
+        new TaskHub.Api.Auth.AuthOptions { ConfirmKey = Infrastructure.TestSystem.ConfirmKey })).For(task);
 
     // ---- the cases ----
 

@@ -220,6 +220,10 @@ public sealed class TaskDefinitionLoaderTests : IDisposable
         Assert.NotEqual(id, DefinedTaskIds.From("mail", "order-43"));
         Assert.NotEqual(id, DefinedTaskIds.From("sms", "order-42"));
         Assert.Equal(5, id.Version);
+        // Two keys' "order-42" are two tasks.
+        Assert.Equal(DefinedTaskIds.From("mail", "order-42", "alice"), DefinedTaskIds.From("mail", "order-42", "alice"));
+        Assert.NotEqual(DefinedTaskIds.From("mail", "order-42", "alice"), DefinedTaskIds.From("mail", "order-42", "bob"));
+        Assert.NotEqual(id, DefinedTaskIds.From("mail", "order-42", "alice"));
     }
 
     [Fact]

@@ -1,0 +1,26 @@
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace TaskHub.Scheduler.Persistence.Migrations;
+
+/// <summary>
+/// Each resource records the name of the API key that created it (null: created anonymously, by a .NET
+/// producer on the bus, or before keys existed); a key that is not admin sees and manages only its own.
+/// No index: every lookup by owner is also by id.
+/// </summary>
+[DbContext(typeof(TaskHubDbContext))]
+[Migration("20261201000013_Owners")]
+public sealed class M0013_Owners : Migration
+{
+    protected override void Up(MigrationBuilder m) => m.Sql("""
+        ALTER TABLE tasks ADD COLUMN owner text;
+        ALTER TABLE callbacks ADD COLUMN owner text;
+        ALTER TABLE cron_tasks ADD COLUMN owner text;
+        """);
+
+    protected override void Down(MigrationBuilder m) => m.Sql("""
+        ALTER TABLE tasks DROP COLUMN owner;
+        ALTER TABLE callbacks DROP COLUMN owner;
+        ALTER TABLE cron_tasks DROP COLUMN owner;
+        """);
+}
