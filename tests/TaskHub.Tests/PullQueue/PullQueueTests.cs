@@ -5,10 +5,23 @@ using TaskHub.Tests.Infrastructure;
 namespace TaskHub.Tests.PullQueue;
 
 /// <summary>Seed 004's pull queue on the real database, through two Api instances on Kestrel that share it.</summary>
-public sealed class PullQueueTests : SystemTest
+public class PullQueueTests : SystemTest
 {
+    /// <summary>The Api's settings for who may call it; the clients then send <see cref="ApiKey"/> when there is one.</summary>
+    protected virtual (string, string?)[] AccessSettings => [];
+
+    protected virtual string? ApiKey => null;
+
     async Task<(PullQueueClient A, PullQueueClient B)> StartTwoApisAsync(params (string, string?)[] settings) =>
-        (new PullQueueClient((await System.StartApiAsync(settings)).Http), new PullQueueClient((await System.StartApiAsync(settings)).Http));
+        (await StartClientAsync(settings), await StartClientAsync(settings));
+
+    async Task<PullQueueClient> StartClientAsync((string, string?)[] settings)
+    {
+        var http = (await System.StartApiAsync([.. AccessSettings, .. settings])).Http;
+        if (ApiKey is { } key)
+            http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return new PullQueueClient(http);
+    }
 
     [Fact]
     public async Task Put_peek_acquire_reply_round_trip_across_instances()
@@ -199,4 +212,22 @@ public sealed class PullQueueTests : SystemTest
 
     static (string Oldest, string Newest) PullQueueCursors(JsonElement first, JsonElement all) =>
         (first.GetProperty("cursor").GetString()!, all.GetProperty("cursor").GetString()!);
+}
+
+/// <summary>Seed 004's flows again with keys required: a consumer's key with the scopes the README gives it.</summary>
+public sealed class PullQueueWithKeyTests : PullQueueTests
+{
+    const string Key = "pull-queue-key-0123456789";
+
+    protected override (string, string?)[] AccessSettings =>
+    [
+        ("Auth:AllowAnonymous", "false"),
+        ("Auth:Keys:0:Name", "consumer"),
+        ("Auth:Keys:0:Key", Key),
+        ("Auth:Keys:0:Scopes:0", "submit"),
+        ("Auth:Keys:0:Scopes:1", "read"),
+        ("Auth:Keys:0:Scopes:2", "manage"),
+    ];
+
+    protected override string? ApiKey => Key;
 }
