@@ -7,6 +7,7 @@ using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Cron;
 using TaskHub.Api.Definitions;
 using TaskHub.Api.Health;
+using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Api.PullQueue;
 using TaskHub.Api.Requests;
@@ -23,6 +24,7 @@ public static class ApiApp
 {
     public static WebApplicationBuilder AddTaskHubApi(this WebApplicationBuilder builder)
     {
+        builder.AddTaskHubTelemetry("taskhub-api");
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
         services.AddTaskHubOutbound(builder.Configuration);
@@ -68,6 +70,8 @@ public static class ApiApp
         app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription().AllowAnonymous();
         // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.
         app.MapTaskHubHealth();
+        // The Api's port is the public one: its metrics (task names, queue names in logs) take a read key.
+        app.MapTaskHubMetrics()?.RequireAuthorization(Scopes.Read);
         app.MapTaskEndpoints();
         app.MapDefinitionEndpoints();
         app.MapCronEndpoints();

@@ -6,6 +6,7 @@ using Npgsql;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
 using TaskHub.Hosting;
@@ -26,6 +27,7 @@ public static class SchedulerApp
 {
     public static IHostApplicationBuilder AddTaskHubScheduler(this IHostApplicationBuilder builder)
     {
+        builder.AddTaskHubTelemetry("taskhub-scheduler");
         var services = builder.Services;
         services.AddAsyncTaskOptions(builder.Configuration);
         services.AddTaskHubOutbound(builder.Configuration);

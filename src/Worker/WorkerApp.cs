@@ -5,6 +5,7 @@ using Npgsql;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
 using TaskHub.Hosting;
@@ -48,6 +49,7 @@ public static class WorkerApp
 {
     public static IHostApplicationBuilder AddTaskHubWorker(this IHostApplicationBuilder builder, Action<TaskHubWorkerBuilder>? configure = null)
     {
+        builder.AddTaskHubTelemetry("taskhub-worker");
         var worker = new TaskHubWorkerBuilder();
         configure?.Invoke(worker);
         var services = builder.Services;

@@ -6,6 +6,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using TaskHub.Hosting.Telemetry;
 
 namespace TaskHub.Hosting.Health;
 
@@ -14,7 +16,8 @@ namespace TaskHub.Hosting.Health;
 /// <see cref="HealthEndpointOptions.Urls"/>, from a small Kestrel app of its own that asks the
 /// process's own health checks.
 /// </summary>
-public sealed class HealthEndpoint(HealthCheckService checks, IOptions<HealthEndpointOptions> options, ILogger<HealthEndpoint> logger) : IHostedService
+public sealed class HealthEndpoint(HealthCheckService checks, IServiceProvider services, IOptions<HealthEndpointOptions> options,
+    ILogger<HealthEndpoint> logger) : IHostedService
 {
     WebApplication? app;
 
@@ -28,10 +31,14 @@ public sealed class HealthEndpoint(HealthCheckService checks, IOptions<HealthEnd
         // The process's checks, not a second set: the endpoint reports on the host it serves.
         builder.Services.AddHealthChecks();
         builder.Services.AddSingleton<HealthCheckService>(checks);
+        // The process's meters too: /metrics scrapes the host it serves.
+        if (services.GetService<MeterProvider>() is { } meters)
+            builder.Services.AddSingleton(meters);
         app = builder.Build();
         app.MapTaskHubHealth();
+        app.MapTaskHubMetrics()?.AllowAnonymous();
         await app.StartAsync(cancellationToken);
-        logger.LogInformation("Health endpoints at {Urls}: /health/live, /health/ready", string.Join(", ", app.Urls));
+        logger.LogInformation("Health endpoints at {Urls}: /health/live, /health/ready, /metrics", string.Join(", ", app.Urls));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -16,6 +16,7 @@ public sealed class OutboxFilter<T>(OutboxRelay relay) : IFilter<ConsumeContext<
     {
         var staging = new StagingConsumeContext<T>(context);
         await next.Send(staging);
+        staging.Staged.RunAfterCommit();
         var staged = staging.Staged.Messages;
         if (staged.Count == 0)
             return;

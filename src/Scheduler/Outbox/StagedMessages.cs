@@ -9,6 +9,7 @@ namespace TaskHub.Scheduler.Outbox;
 public sealed class StagedMessages
 {
     readonly List<OutboxMessage> messages = [];
+    readonly List<Action> afterCommit = [];
     readonly Lock gate = new();
 
     public IReadOnlyList<OutboxMessage> Messages
@@ -30,4 +31,23 @@ public sealed class StagedMessages
     }
 
     public void MarkWritten() => Written = true;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the message's state change is committed: what must count a
+    /// transition once (a metric), not once per attempt of a message retried after a concurrency conflict.
+    /// </summary>
+    public void AfterCommit(Action action)
+    {
+        lock (gate)
+            afterCommit.Add(action);
+    }
+
+    public void RunAfterCommit()
+    {
+        Action[] actions;
+        lock (gate)
+            actions = [.. afterCommit];
+        foreach (var action in actions)
+            action();
+    }
 }

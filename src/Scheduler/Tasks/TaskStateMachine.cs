@@ -6,6 +6,8 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Telemetry;
+using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Tasks;
 
@@ -16,6 +18,8 @@ namespace TaskHub.Scheduler.Tasks;
 /// </summary>
 public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 {
+    readonly TaskHubMetrics? _metrics;
+
     public State Waiting { get; private set; } = null!;
     public State Running { get; private set; } = null!;
     public State Succeeded { get; private set; } = null!;
@@ -32,8 +36,10 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public Event<Fault<CallCallee>> CallFaulted { get; private set; } = null!;
 
     /// <param name="definitions">The declared task types whose hooks the saga raises; none where no catalog is registered.</param>
-    public TaskStateMachine(IOptions<AsyncTaskOptions> options, TaskDefinitionCatalog? definitions = null)
+    /// <param name="metrics">Counts submissions and outcomes once each transition is committed; none in unit tests.</param>
+    public TaskStateMachine(IOptions<AsyncTaskOptions> options, TaskDefinitionCatalog? definitions = null, TaskHubMetrics? metrics = null)
     {
+        _metrics = metrics;
         var settings = options.Value;
         var keepResults = TimeSpan.FromSeconds(settings.ResultsExpireIn);
 
@@ -65,6 +71,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
                     accepted => accepted
+                        .Then(CountSubmitted)
                         .IfElse(c => c.Message.Group is not null,
                             // The group's gate sends the work when a slot is free, in submission order.
                             grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
@@ -80,6 +87,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                         {
                             StorableTask.Refuse(c.Saga, StorableTask.Refusal(c.Saga, c.Message)!);
                             Finish(c.Saga, c.Message.SubmittedAt, keepResults);
+                            Count(c, TaskHubMetrics.Failure);
                         })
                         .TransitionTo(Failed)
                         .AnnounceFinish()));
@@ -122,6 +130,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Error = null;
                     c.Saga.StartedAt ??= c.Message.StartedAt;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
+                    Count(c, TaskHubMetrics.Success);
                 })
                 .TransitionTo(Succeeded)
                 .AnnounceFinish()
@@ -134,6 +143,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Error = $"result not stored: {StorableTask.ResponseRefusal(c.Message.Response)}";
                     c.Saga.StartedAt ??= c.Message.StartedAt;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
+                    Count(c, TaskHubMetrics.Failure);
                 })
                 .TransitionTo(Failed)
                 .AnnounceFinish()
@@ -144,17 +154,20 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempts);
                     c.Saga.Error = StorableText.Clean(c.Message.Error);
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
+                    Count(c, TaskHubMetrics.Failure);
                 })
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
             When(ExecutionFaulted)
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
+                .Then(c => Count(c, TaskHubMetrics.Failure))
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
             When(CallFaulted)
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
+                .Then(c => Count(c, TaskHubMetrics.Failure))
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions));
@@ -170,6 +183,27 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
             Ignore(Faulted),
             Ignore(ExecutionFaulted),
             Ignore(CallFaulted));
+    }
+
+    void CountSubmitted(BehaviorContext<TaskState, SubmitTask> c)
+    {
+        var (name, queue) = (c.Saga.Name, c.Saga.Queue);
+        AfterCommit(c, () => _metrics?.Submitted(name, queue));
+    }
+
+    /// <summary>The finished task's outcome, counted once its row is committed.</summary>
+    void Count<T>(BehaviorContext<TaskState, T> c, string outcome) where T : class
+    {
+        var (name, queue, created, started, finished) = (c.Saga.Name, c.Saga.Queue, c.Saga.CreatedAt, c.Saga.StartedAt, c.Saga.FinishedAt!.Value);
+        AfterCommit(c, () => _metrics?.Finished(name, queue, outcome, created, started, finished));
+    }
+
+    static void AfterCommit<T>(BehaviorContext<TaskState, T> c, Action action) where T : class
+    {
+        if (c.TryGetPayload<IStagingContext>(out var staging))
+            staging.Staged.AfterCommit(action);
+        else
+            action();
     }
 
     static ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy) : null;
