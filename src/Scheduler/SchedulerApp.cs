@@ -96,6 +96,7 @@ public static class SchedulerApp
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
         services.AddTaskHubHealthEndpoint(builder.Configuration);
+        services.AddHostedService<Telemetry.SchedulerGauges>();
 
         // EF logs every failed command at Error level before its caller sees the exception; the
         // callers (MassTransit's retry and fault handling, the sweeper's loop) log what they do not handle.

@@ -15,6 +15,8 @@ using TaskHub.Worker.Handlers;
 using TaskHub.Worker.HttpCallee;
 using TaskHub.Worker.Samples;
 
+using TaskHub.Worker.Health;
+
 namespace TaskHub.Worker;
 
 /// <summary>How a worker process is put together, as gobay's <c>RegisterWorkerHandlers</c> + <c>StartWorker</c>.</summary>
@@ -70,6 +72,7 @@ public static class WorkerApp
         services.AddSingleton<OutboxTable>();
         services.AddSingleton<AttemptRetries>();
         services.AddTaskHubHealthEndpoint(builder.Configuration);
+        services.AddSingleton<IQueueProbe, QueueProbe>();
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);
 
@@ -78,6 +81,7 @@ public static class WorkerApp
             {
                 x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddConsumer<CallCalleeConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<QueueProbeConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddTaskDefinitionConsumers();
             },
             (context, cfg) =>
@@ -95,6 +99,7 @@ public static class WorkerApp
                         // out. Anything else goes to the error queue and the Fault fails the task.
                         e.UseMessageRetry(TransientFaults.WaitOut);
                         e.ConfigureConsumer<ExecuteTaskConsumer>(context);
+                        e.ConfigureConsumer<QueueProbeConsumer>(context);
                     });
                 }
                 var http = context.GetRequiredService<IOptions<WorkerOptions>>().Value;
@@ -106,6 +111,7 @@ public static class WorkerApp
                         e.PrefetchCount = Math.Max(16, http.HttpConcurrency * 2);
                         e.UseMessageRetry(TransientFaults.WaitOut);
                         e.ConfigureConsumer<CallCalleeConsumer>(context);
+                        e.ConfigureConsumer<QueueProbeConsumer>(context);
                     });
                 cfg.ConfigureTaskDefinitionEndpoints(context);
             });

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using TaskHub.Api.Auth;
 using TaskHub.Api.Requests;
+using TaskHub.Hosting.Telemetry;
 
 namespace TaskHub.Api.PullQueue;
 
@@ -38,29 +39,44 @@ public static class PullQueueEndpoints
     }
 
     static Task<Results<Ok<PullReply<bool>>, ValidationProblem, ProblemHttpResult>> Put(
-        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
-        Serve(http, options, PutRequest.Read, async r => PullReply.Ok(await store.PutAsync(r.Queue, r.Id, r.Info, r.Content, r.ResultQueue,
-            r.Config.CacheResultTime ?? options.Value.DefaultCacheResultTime, cancellationToken)), cancellationToken);
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, TaskHubMetrics metrics, CancellationToken cancellationToken) =>
+        Serve(http, options, PutRequest.Read, async r =>
+        {
+            var added = await store.PutAsync(r.Queue, r.Id, r.Info, r.Content, r.ResultQueue,
+                r.Config.CacheResultTime ?? options.Value.DefaultCacheResultTime, cancellationToken);
+            if (added)
+                metrics.PullQueue("put");
+            return PullReply.Ok(added);
+        }, cancellationToken);
 
     static Task<Results<Ok<PeekReply>, ValidationProblem, ProblemHttpResult>> Peek(
         HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, LongPoll longPoll, CancellationToken cancellationToken) =>
         Serve(http, options, PeekRequest.Read, async r =>
         {
-            var peeked = await longPoll.UntilAsync(QueueSignals.PutKey(r.Queue), TimeSpan.FromSeconds(r.Timeout),
+            var peeked = await longPoll.UntilAsync("peek", QueueSignals.PutKey(r.Queue), TimeSpan.FromSeconds(r.Timeout),
                 c => store.PeekAsync(r.Queue, r.After, r.Size, c), p => p.Count > 0, cancellationToken);
             var cursor = peeked.Count > 0 ? PullQueueStore.Cursor(peeked[^1].Seq) : r.Cursor;
             return new PeekReply(ErrCodes.Ok, peeked.Select(p => p.Task).ToList(), cursor);
         }, cancellationToken);
 
     static Task<Results<Ok<PullReply<IReadOnlyList<AcquiredTask>>>, ValidationProblem, ProblemHttpResult>> Acquire(
-        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
-        Serve(http, options, AcquireRequest.Read, async r => PullReply.Ok(
-            await store.AcquireAsync(r.Queue, r.Ids, TimeSpan.FromSeconds(r.PromiseReplyTime), cancellationToken)), cancellationToken);
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, TaskHubMetrics metrics, CancellationToken cancellationToken) =>
+        Serve(http, options, AcquireRequest.Read, async r =>
+        {
+            var acquired = await store.AcquireAsync(r.Queue, r.Ids, TimeSpan.FromSeconds(r.PromiseReplyTime), cancellationToken);
+            metrics.PullQueue("acquire", acquired.Count);
+            return PullReply.Ok(acquired);
+        }, cancellationToken);
 
     static Task<Results<Ok<PullReply<bool>>, ValidationProblem, ProblemHttpResult>> Reply(
-        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, CancellationToken cancellationToken) =>
-        Serve(http, options, ReplyRequest.Read, async r => PullReply.Ok(
-            await store.ReplyAsync(r.Queue, r.Id, r.Info, r.Content, r.Lease, cancellationToken)), cancellationToken);
+        HttpRequest http, IOptions<PullQueueOptions> options, PullQueueStore store, TaskHubMetrics metrics, CancellationToken cancellationToken) =>
+        Serve(http, options, ReplyRequest.Read, async r =>
+        {
+            var replied = await store.ReplyAsync(r.Queue, r.Id, r.Info, r.Content, r.Lease, cancellationToken);
+            if (replied)
+                metrics.PullQueue("reply");
+            return PullReply.Ok(replied);
+        }, cancellationToken);
 
     /// <summary>
     /// A cached result answers at once. Otherwise the task is put (unless its id is already there) and
@@ -76,7 +92,7 @@ public static class PullQueueEndpoints
                 await store.PutAsync(r.Queue, r.Id, r.Info, r.Content, r.Config.ForwardResultTo,
                     r.Config.CacheResultTime ?? options.Value.DefaultCacheResultTime, cancellationToken);
                 // The put replaced any expired result, so whatever result appears now answers this call.
-                result = await longPoll.UntilAsync(QueueSignals.ReplyKey(r.Queue, r.Id), TimeSpan.FromSeconds(r.Timeout),
+                result = await longPoll.UntilAsync("call", QueueSignals.ReplyKey(r.Queue, r.Id), TimeSpan.FromSeconds(r.Timeout),
                     c => store.FindResultAsync(r.Queue, r.Id, includeExpired: true, c), found => found is not null, cancellationToken);
             }
             return result is null

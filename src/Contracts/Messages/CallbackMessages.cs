@@ -6,7 +6,7 @@ namespace TaskHub.Contracts.Messages;
 /// is set on a retry that came due: the delivery's stored due time, which lets exactly that message
 /// take the attempt.
 /// </summary>
-public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body, DateTimeOffset? DueAt = null) : ITaskMessage;
+public sealed record DeliverTaskCallback(Guid TaskId, string Url, string Body, DateTimeOffset? DueAt = null, string? TraceParent = null) : ITaskMessage;
 
 /// <summary>A task of a concurrency group is ready to run when the group has a free slot.</summary>
 public sealed record EnqueueInGroup(Guid TaskId, string Group, int? Parallels, DateTimeOffset SubmittedAt, string Queue, ExecuteTask? Execute, CallCallee? Call) : ITaskMessage;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -35,10 +36,28 @@ public sealed class HealthEndpoint(HealthCheckService checks, IServiceProvider s
         if (services.GetService<MeterProvider>() is { } meters)
             builder.Services.AddSingleton(meters);
         app = builder.Build();
+        if (services.GetService<IQueueProbe>() is { } probe)
+            app.Use(async (http, next) =>
+            {
+                if (http.Request.Path == "/health" && http.Request.Query["queue"].ToString() is { Length: > 0 } queue)
+                    await AnswerProbeAsync(http, probe, queue);
+                else
+                    await next(http);
+            });
         app.MapTaskHubHealth();
         app.MapTaskHubMetrics()?.AllowAnonymous();
         await app.StartAsync(cancellationToken);
         logger.LogInformation("Health endpoints at {Urls}: /health/live, /health/ready, /metrics", string.Join(", ", app.Urls));
+    }
+
+    /// <summary>200 when a Worker answered a probe sent through <paramref name="queue"/> within <c>timeout</c> seconds (default 5), else 503.</summary>
+    static async Task AnswerProbeAsync(HttpContext http, IQueueProbe probe, string queue)
+    {
+        var timeout = double.TryParse(http.Request.Query["timeout"], System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            && seconds is > 0 and <= 300 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(5);
+        var answered = await probe.ProbeAsync(queue, timeout, http.RequestAborted);
+        http.Response.StatusCode = answered ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        await http.Response.WriteAsync(answered ? "Healthy" : $"Unhealthy: no Worker answered through '{queue}' within {timeout.TotalSeconds} s");
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

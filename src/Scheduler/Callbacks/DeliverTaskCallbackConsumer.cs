@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Hosting;
+using TaskHub.Hosting.Telemetry;
 
 namespace TaskHub.Scheduler.Callbacks;
 
@@ -21,6 +23,7 @@ public sealed class DeliverTaskCallbackConsumer(
     IOptionsMonitor<CallbackDeliveryOptions> options,
     IOptions<OutboundOptions> outbound,
     TimeProvider time,
+    TaskHubMetrics metrics,
     ILogger<DeliverTaskCallbackConsumer> logger) : IConsumer<DeliverTaskCallback>
 {
     public async Task Consume(ConsumeContext<DeliverTaskCallback> context)
@@ -29,6 +32,8 @@ public sealed class DeliverTaskCallbackConsumer(
         if (await ClaimAsync(message, context.CancellationToken) is not { } attempt)
             return;
 
+        // In the trace the task was submitted in (whoever confirmed it), linked to the one that finished it.
+        using var span = StartDelivery(message);
         AttemptResult result;
         try
         {
@@ -40,9 +45,20 @@ public sealed class DeliverTaskCallbackConsumer(
             await SetDueAsync(message.TaskId, time.GetUtcNow(), attempt - 1, CancellationToken.None);
             throw;
         }
+        metrics.CallbackDelivered(result.Succeeded ? TaskHubMetrics.Success : TaskHubMetrics.Failure);
         // The URL has been called: what follows must not fail the message, whose retry would find this
         // attempt's own claim and drop it, leaving the delivery to be made again when the claim lapses.
         await TransientFaults.RetryInPlaceAsync(() => RecordOutcomeAsync(message, attempt, result, context.CancellationToken), time, context.CancellationToken);
+    }
+
+    static Activity? StartDelivery(DeliverTaskCallback message)
+    {
+        if (!ActivityContext.TryParse(message.TraceParent, null, out var submitted))
+            return TaskHubTelemetry.Source.StartActivity("taskhub.callback.deliver")?.SetTag("taskhub.task.id", message.TaskId);
+        var finishing = Activity.Current;
+        return TaskHubTelemetry.Source.StartActivity("taskhub.callback.deliver", ActivityKind.Internal, submitted,
+                links: finishing is null ? null : [new ActivityLink(finishing.Context)])
+            ?.SetTag("taskhub.task.id", message.TaskId);
     }
 
     async Task RecordOutcomeAsync(DeliverTaskCallback message, int attempt, AttemptResult result, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Telemetry;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public sealed class FireCallbackConsumer(
     CallbackSender sender,
     CallbackTimers timers,
     IOptionsMonitor<CallbackDeliveryOptions> delivery,
+    TaskHubMetrics metrics,
     TimeProvider time) : IConsumer<FireCallback>
 {
     sealed record Interval(string? Callee, string Url, int? MaxCount, long IntervalMs, DateTimeOffset? NextDueAt);
@@ -88,6 +90,8 @@ public sealed class FireCallbackConsumer(
     /// <summary>Calls the callee (if any) with the fire's body, POSTs the outcome to the callback, and records how that went.</summary>
     async Task<AttemptResult> DeliverAsync(Guid id, Fire fire, string? callee, string url, CancellationToken token)
     {
+        metrics.TimerFired("callback", time.GetUtcNow() - fire.DueAt);
+        using var span = TaskHubTelemetry.Source.StartActivity("taskhub.callback.fire")?.SetTag("taskhub.callback.id", id).SetTag("taskhub.fire", fire.Number);
         var result = fire.Body;
         if (callee is not null)
         {

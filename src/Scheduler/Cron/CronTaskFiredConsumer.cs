@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using TaskHub.Hosting.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -18,6 +20,7 @@ public sealed class CronTaskFiredConsumer(
     CronCallbackSender sender,
     IOptionsMonitor<CronOptions> options,
     TimeProvider time,
+    TaskHubMetrics metrics,
     ILogger<CronTaskFiredConsumer> logger) : IConsumer<CronTaskFired>
 {
     public async Task Consume(ConsumeContext<CronTaskFired> context)
@@ -36,7 +39,24 @@ public sealed class CronTaskFiredConsumer(
         if (task is { State: CronTaskStates.Completed })
             await timers.CancelAsync(CronPlan.TimerKey(task.Id), cancellationToken);
         if (task is not null && token is { } fire)
-            await DeliverAsync(task, fire, cancellationToken);
+        {
+            metrics.TimerFired("cron", now - scheduledAt);
+            // A trace of its own per fire (not the timer machinery's), naming the schedule it belongs to.
+            var timerTrace = Activity.Current;
+            Activity.Current = null;
+            using var span = TaskHubTelemetry.Source.StartActivity("taskhub.cron.fire", ActivityKind.Internal, default(ActivityContext),
+                links: timerTrace is null ? null : [new ActivityLink(timerTrace.Context)]);
+            span?.SetTag("taskhub.schedule.id", task.Id).SetTag("taskhub.fire.token", fire);
+            try
+            {
+                await DeliverAsync(task, fire, cancellationToken);
+            }
+            finally
+            {
+                span?.Stop();
+                Activity.Current = timerTrace;
+            }
+        }
     }
 
     /// <summary>The task as it stands after this fire, and the token to deliver (null: nothing to send).</summary>

@@ -25,6 +25,7 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.CallbackUrl).HasColumnName("callback_url");
             e.Property(x => x.GroupName).HasColumnName("group_name");
             e.Property(x => x.Owner).HasColumnName("owner");
+            e.Property(x => x.TraceParent).HasColumnName("trace_parent");
             e.Property(x => x.Current).HasColumnName("current");
             e.Property(x => x.Total).HasColumnName("total");
             e.Property(x => x.Message).HasColumnName("message");

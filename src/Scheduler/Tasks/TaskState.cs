@@ -19,6 +19,8 @@ public class TaskState : SagaStateMachineInstance
     public string? GroupName { get; set; }
     /// <summary>The name of the API key that submitted the task; null for anonymous and bus producers.</summary>
     public string? Owner { get; set; }
+    /// <summary>The W3C <c>traceparent</c> the submission was consumed in: the task's callback is delivered in that trace.</summary>
+    public string? TraceParent { get; set; }
     public int Current { get; set; }
     public int Total { get; set; }
     public string? Message { get; set; }

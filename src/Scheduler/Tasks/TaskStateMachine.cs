@@ -67,6 +67,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.CallbackUrl = m.Http?.Callback;
                     c.Saga.GroupName = m.Group;
                     c.Saga.Owner = m.Owner;
+                    c.Saga.TraceParent = System.Diagnostics.Activity.Current?.Id;
                     c.Saga.CreatedAt = m.SubmittedAt;
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
@@ -243,7 +244,8 @@ static class TaskFinishActivities
     public static EventActivityBinder<TaskState, T> AnnounceFinish<T>(this EventActivityBinder<TaskState, T> binder) where T : class =>
         binder
             .If(c => c.Saga.CallbackUrl is not null,
-                b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!, CallbackBody(c.Saga))))
+                b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!, CallbackBody(c.Saga),
+                    TraceParent: c.Saga.TraceParent)))
             .If(c => c.Saga.GroupName is not null,
                 b => b.Publish(c => new ReleaseGroupSlot(c.Saga.CorrelationId, c.Saga.GroupName!)));
 
