@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 repo="$(pwd)"
 api_port="${TASKHUB_API_PORT:-8080}"
 api_url="http://127.0.0.1:$api_port"
-# Health ports of the Scheduler and the Worker (/health/live, /health/ready).
+# Health ports of the Scheduler and the Worker (/health/live, /health/ready, /metrics).
 scheduler_health="http://127.0.0.1:${TASKHUB_SCHEDULER_HEALTH_PORT:-8081}"
 worker_health="http://127.0.0.1:${TASKHUB_WORKER_HEALTH_PORT:-8082}"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -102,6 +102,7 @@ for ((i = 0; i < 60; i++)); do
 done
 if (( up )); then
   echo "TaskHub is up: $api_url (docs at /docs); health: $api_url/health, scheduler $scheduler_health/health/ready, worker $worker_health/health/ready"
+  echo "metrics: $api_url/metrics, $scheduler_health/metrics, $worker_health/metrics"
 else
   echo "run.sh: $api_url/health did not answer 200 within 60 s; see the output above" >&2
 fi

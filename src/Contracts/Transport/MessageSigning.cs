@@ -141,3 +141,28 @@ public sealed class VerifyTaskMessageFilter<T>(MessageSigner signer, TimeProvide
 }
 
 public sealed class MessageSignatureException(string message) : Exception(message);
+
+/// <summary>
+/// Every log line written while a task message is consumed carries the task's id (and name, when the
+/// message has it) in its scope, beside the trace id the host adds.
+/// </summary>
+public sealed class TaskLogScopeFilter<T>(ILogger<TaskLogScopeFilter<T>> logger) : IFilter<ConsumeContext<T>> where T : class
+{
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        if (context.Message is not ITaskMessage task)
+        {
+            await next.Send(context);
+            return;
+        }
+        var scope = new Dictionary<string, object?> { ["TaskId"] = task.TaskId };
+        if (context.Message is ExecuteTask execute)
+            scope["TaskName"] = execute.Signature.Name;
+        else if (context.Message is SubmitTask submit)
+            scope["TaskName"] = submit.Signature.Name;
+        using (logger.BeginScope(scope))
+            await next.Send(context);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("taskLogScope");
+}
