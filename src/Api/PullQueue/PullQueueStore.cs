@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Hosting.Telemetry;
 
 namespace TaskHub.Api.PullQueue;
 
@@ -24,7 +26,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         seq = nextval('queue_items_seq'), is_result = excluded.is_result, info = excluded.info, content = excluded.content,
         forward_to = excluded.forward_to, cache_result_seconds = excluded.cache_result_seconds, state = 'ready',
         lease_until = NULL, result_info = NULL, result_content = NULL, created_at = excluded.created_at,
-        replied_at = NULL, expires_at = NULL
+        replied_at = NULL, expires_at = NULL, trace_parent = excluded.trace_parent
         """;
 
     /// <summary>Adds a task unless its id is in the queue; false when it is.</summary>
@@ -33,8 +35,8 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
     {
         await using var command = database.CreateCommand($"""
             WITH put AS (
-                INSERT INTO queue_items AS q (queue, id, info, content, forward_to, cache_result_seconds, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                INSERT INTO queue_items AS q (queue, id, info, content, forward_to, cache_result_seconds, created_at, trace_parent)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 ON CONFLICT (queue, id) DO UPDATE SET {StartOver} WHERE q.expires_at <= $7
                 RETURNING q.queue)
             SELECT queue FROM put, {NotifyPut}
@@ -46,6 +48,8 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)forwardTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.AddWithValue(cacheResultSeconds);
         command.Parameters.AddWithValue(time.GetUtcNow());
+        // The put's trace, so whoever acquires and replies links to it.
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)Activity.Current?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
@@ -92,7 +96,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
                 ORDER BY id FOR UPDATE)
             UPDATE queue_items q SET state = 'acquired', lease = q.lease + 1, lease_until = $4
             FROM picked WHERE q.queue = $1 AND q.id = picked.id
-            RETURNING q.seq, q.id, q.info::text, q.content, q.lease
+            RETURNING q.seq, q.id, q.info::text, q.content, q.lease, q.trace_parent
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(ids.ToArray());
@@ -100,9 +104,14 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         command.Parameters.AddWithValue(now + lease);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var acquired = new List<(long Seq, AcquiredTask Task)>();
+        var puts = new List<string?>();
         while (await reader.ReadAsync(cancellationToken))
+        {
             acquired.Add((reader.GetInt64(0), new AcquiredTask(reader.GetString(1), ParseJson(reader.GetString(2)),
                 reader.GetFieldValue<byte[]>(3), reader.GetInt32(4))));
+            puts.Add(reader.IsDBNull(5) ? null : reader.GetString(5));
+        }
+        LinkToPuts("acquire", now, puts);
         return acquired.OrderBy(a => a.Seq).Select(a => a.Task).ToList();
     }
 
@@ -123,15 +132,15 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
                     replied_at = $5, expires_at = $5 + make_interval(secs => cache_result_seconds)
                 WHERE queue = $1 AND id = $2 AND NOT is_result AND state = 'acquired' AND lease_until > $5
                     AND ($6::integer IS NULL OR lease = $6)
-                RETURNING queue, id, forward_to),
+                RETURNING queue, id, forward_to, trace_parent),
             forwarded AS (
-                INSERT INTO queue_items AS q (queue, id, is_result, info, content, cache_result_seconds, created_at)
-                SELECT forward_to, id, true, $3, $4, 0, $5 FROM replied WHERE forward_to IS NOT NULL
+                INSERT INTO queue_items AS q (queue, id, is_result, info, content, cache_result_seconds, created_at, trace_parent)
+                SELECT forward_to, id, true, $3, $4, 0, $5, trace_parent FROM replied WHERE forward_to IS NOT NULL
                 ON CONFLICT (queue, id) DO UPDATE SET {StartOver} WHERE q.is_result OR q.expires_at <= $5
                 RETURNING q.queue)
-            SELECT queue FROM acknowledged
-            UNION ALL SELECT queue FROM replied, {NotifyReply}
-            UNION ALL SELECT queue FROM forwarded, {NotifyPut}
+            SELECT queue, NULL::text FROM acknowledged
+            UNION ALL SELECT queue, trace_parent FROM replied, {NotifyReply}
+            UNION ALL SELECT queue, NULL FROM forwarded, {NotifyPut}
             """);
         var now = time.GetUtcNow();
         command.Parameters.AddWithValue(queue);
@@ -140,7 +149,32 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         command.Parameters.AddWithValue(content);
         command.Parameters.AddWithValue(now);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)lease ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var answered = false;
+        var puts = new List<string?>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            answered = true;
+            puts.Add(reader.IsDBNull(1) ? null : reader.GetString(1));
+        }
+        LinkToPuts("reply", now, puts);
+        return answered;
+    }
+
+    /// <summary>
+    /// A span of this operation linked to the traces its tasks were put in, so put → acquire → reply stay
+    /// connected though each is another client's request.
+    /// </summary>
+    static void LinkToPuts(string operation, DateTimeOffset started, IEnumerable<string?> traceParents)
+    {
+        if (!TaskHubTelemetry.Source.HasListeners())
+            return;
+        var links = traceParents.Select(p => ActivityContext.TryParse(p, null, out var put) ? new ActivityLink(put) : (ActivityLink?)null)
+            .OfType<ActivityLink>().ToList();
+        if (links.Count == 0)
+            return;
+        using var span = TaskHubTelemetry.Source.StartActivity($"taskhub.pull_queue.{operation}", ActivityKind.Internal,
+            Activity.Current?.Context ?? default, links: links, startTime: started);
     }
 
     /// <summary>

@@ -14,6 +14,12 @@ public sealed class TaskHubMetrics : IDisposable
     public const string Failure = "failure";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Buckets for durations in seconds, from a timer's few milliseconds to a long task's minutes (the default buckets suit milliseconds).</summary>
+    static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+    };
+
     readonly Meter _meter;
     readonly Counter<long> _submitted;
     readonly Counter<long> _finished;
@@ -30,13 +36,13 @@ public sealed class TaskHubMetrics : IDisposable
         _meter = meters.Create(TaskHubTelemetry.Name);
         _submitted = _meter.CreateCounter<long>("taskhub.tasks.submitted", "{task}", "Tasks the Scheduler recorded");
         _finished = _meter.CreateCounter<long>("taskhub.tasks.finished", "{task}", "Tasks that ended, by outcome");
-        _duration = _meter.CreateHistogram<double>("taskhub.task.duration", "s", "From a task's start to its end");
-        _queueWait = _meter.CreateHistogram<double>("taskhub.task.queue_wait", "s", "From a task's submission to its start");
-        _timerLateness = _meter.CreateHistogram<double>("taskhub.timer.lateness", "s", "How late a timer fired (fired minus due)");
+        _duration = _meter.CreateHistogram<double>("taskhub.task.duration", "s", "From a task's start to its end", null, Seconds);
+        _queueWait = _meter.CreateHistogram<double>("taskhub.task.queue_wait", "s", "From a task's submission to its start", null, Seconds);
+        _timerLateness = _meter.CreateHistogram<double>("taskhub.timer.lateness", "s", "How late a timer fired (fired minus due)", null, Seconds);
         _callbackDeliveries = _meter.CreateCounter<long>("taskhub.callback.deliveries", "{attempt}", "Callback delivery attempts, by outcome");
         _pullQueueOperations = _meter.CreateCounter<long>("taskhub.pull_queue.operations", "{operation}", "Pull-queue puts, acquires, replies");
         _leaseExpiries = _meter.CreateCounter<long>("taskhub.pull_queue.lease_expiries", "{task}", "Acquired pull-queue tasks whose lease ran out");
-        _longPollWait = _meter.CreateHistogram<double>("taskhub.pull_queue.long_poll_wait", "s", "How long a peek or call waited");
+        _longPollWait = _meter.CreateHistogram<double>("taskhub.pull_queue.long_poll_wait", "s", "How long a peek or call waited", null, Seconds);
     }
 
     public void Submitted(string name, string queue) => _submitted.Add(1, Name(name), Queue(queue));

@@ -19,7 +19,9 @@ namespace TaskHub.Hosting.Telemetry;
 /// traces and metrics of ASP.NET Core, HttpClient, MassTransit, Npgsql, Quartz, the runtime and TaskHub's
 /// own <see cref="TaskHubMetrics"/>; a Prometheus scrape at <c>/metrics</c>; OTLP when
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the standard <c>OTEL_*</c> variables apply).
-/// <c>Telemetry:Enabled=false</c> turns it off (the benchmark measures what it costs).
+/// <c>Telemetry:Enabled=false</c> turns it off (the benchmark measures what it costs). Spans are recorded
+/// only when something takes them (OTLP set, or <c>Telemetry:Tracing=true</c>): with no exporter a span
+/// per message and per statement would cost the hot path and go nowhere.
 /// </summary>
 public static class TaskHubTelemetry
 {
@@ -41,20 +43,22 @@ public static class TaskHubTelemetry
         if (!IsEnabled(builder.Configuration))
             return builder;
 
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(serviceName))
-            .WithTracing(t => t.AddSource(Sources)
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path))
-                .AddHttpClientInstrumentation())
             .WithMetrics(m => m.AddMeter(Meters)
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
+        if (otlp || builder.Configuration.GetValue("Telemetry:Tracing", false))
+            telemetry.WithTracing(t => t.AddSource(Sources)
+                .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsProbe(http.Request.Path))
+                .AddHttpClientInstrumentation());
         builder.Logging.AddOpenTelemetry(o =>
         {
             o.IncludeScopes = true;
             o.IncludeFormattedMessage = true;
         });
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlp)
             telemetry.UseOtlpExporter();
         return builder;
     }

@@ -90,6 +90,33 @@ public sealed partial class TelemetryTests : CallbackCenterTest
     }
 
     [Fact]
+    public async Task A_pull_queue_tasks_acquire_and_reply_link_to_the_trace_it_was_put_in()
+    {
+        var spans = new List<Activity>();
+        using var tracing = Spans(spans);
+        Api = await System.StartApiAsync();
+        var queue = new PullQueue.PullQueueClient(Api.Http);
+
+        ActivityTraceId put;
+        using (var producer = UserCode.StartActivity("producer puts"))
+        {
+            put = producer!.TraceId;
+            Assert.True(await queue.PutAsync("traced", "t1"));
+        }
+        int lease;
+        using (UserCode.StartActivity("consumer acquires"))
+            lease = (await queue.AcquireAsync("traced", ["t1"]))[0].GetProperty("lease").GetInt32();
+        using (UserCode.StartActivity("consumer replies"))
+            Assert.True((await queue.DataAsync("reply", new { queue = "traced", id = "t1", lease })).GetBoolean());
+
+        List<Activity> linked;
+        lock (spans)
+            linked = spans.Where(s => s.Source.Name == "TaskHub" && s.Links.Any(l => l.Context.TraceId == put)).ToList();
+        Assert.Equal(["taskhub.pull_queue.acquire", "taskhub.pull_queue.reply"], linked.Select(s => s.DisplayName).Order());
+        Assert.All(linked, s => Assert.NotEqual(put, s.TraceId));
+    }
+
+    [Fact]
     public async Task Each_processes_metrics_count_what_it_did()
     {
         var schedulerPort = FreePort();
@@ -122,9 +149,10 @@ public sealed partial class TelemetryTests : CallbackCenterTest
         Assert.Equal(5, Sum(scheduler, "taskhub_tasks_submitted_total"));
         Assert.Equal(3, Sum(scheduler, "taskhub_task_duration_seconds_count", "taskhub_outcome=\"success\""));
         Assert.Contains("taskhub_outbox_backlog", scheduler);
-        // MassTransit's own meter, from the Worker's consumers (the exporter may answer from a scrape just before).
-        await TestSystem.EventuallyAsync(() => scrape.GetStringAsync($"http://127.0.0.1:{workerPort}/metrics"),
-            m => m.Contains("\n# TYPE messaging_masstransit_consume"), TimeSpan.FromSeconds(10), "the Worker's MassTransit metrics");
+        // The Worker's own process: its runtime's meter (the exporter may answer from a scrape just before).
+        var worker = await TestSystem.EventuallyAsync(() => scrape.GetStringAsync($"http://127.0.0.1:{workerPort}/metrics"),
+            m => m.Contains("\n# TYPE dotnet_"), TimeSpan.FromSeconds(10), "the Worker's runtime metrics");
+        Assert.Contains("service_name=\"taskhub-worker\"", worker);
         // The Api's metrics are on its public port, so they take a read key (anonymous here, as in development).
         Assert.Equal(HttpStatusCode.OK, (await Api.Http.GetAsync("/metrics")).StatusCode);
     }
