@@ -57,6 +57,7 @@ public static class SchedulerApp
             .Validate(o => o.LookaheadMs >= 2 * o.PollIntervalMs, $"{CallbackTimerOptions.Section}:LookaheadMs must be at least twice PollIntervalMs")
             .ValidateOnStart();
         services.AddSingleton<CallbackTimers>();
+        services.AddSingleton<Callbacks.ITimerLoop>(sp => sp.GetRequiredService<CallbackTimers>());
         services.AddTaskHubTimers(builder.Configuration);
         services.AddTaskHooks(builder.Configuration);
 
@@ -95,7 +96,8 @@ public static class SchedulerApp
         services.AddHostedService<DueCallbackDeliveries>();
         services.AddCronTasks(builder.Configuration);
         services.AddHostedService<TaskSweeper>();
-        services.AddTaskHubHealthEndpoint(builder.Configuration);
+        services.AddTaskHubHealthEndpoint(builder.Configuration)
+            .AddCheck<Callbacks.TimerLoopHealthCheck>("timers", tags: [TaskHubHealth.Ready]);
         services.AddHostedService<Telemetry.SchedulerGauges>();
 
         // EF logs every failed command at Error level before its caller sees the exception; the

@@ -52,8 +52,9 @@ public static class CallbackEndpoints
         var now = time.GetUtcNow();
         var dueAt = now.AddMilliseconds(delay ?? window ?? interval ?? 0); // due times count from when the request was accepted
         await using var command = database.CreateCommand("""
-            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at, owner)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
+            INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at,
+                                   owner, trace_parent)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)
             ON CONFLICT (debounce_key) WHERE mode = 'debounce' AND state = 'active'
                 DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
             RETURNING id, xmax = 0
@@ -70,7 +71,9 @@ public static class CallbackEndpoints
         command.Parameters.AddWithValue((object?)(key is null ? null : owner is null ? key : $"{owner}\n{key}") ?? DBNull.Value);
         command.Parameters.AddWithValue(now);
         command.Parameters.AddWithValue(dueAt);
-        command.Parameters.Add(TaskReader.Owner(owner));
+        command.Parameters.Add(TaskReader.TextParameter(owner));
+        // The request's trace: every fire of the callback is delivered in it.
+        command.Parameters.Add(TaskReader.TextParameter(System.Diagnostics.Activity.Current?.Id));
         Guid id;
         bool created;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -122,7 +125,7 @@ public static class CallbackEndpoints
             """);
         command.Parameters.AddWithValue(callbackId);
         command.Parameters.AddWithValue(time.GetUtcNow());
-        command.Parameters.Add(TaskReader.Owner(Caller.Of(http.User).OwnerFilter));
+        command.Parameters.Add(TaskReader.TextParameter(Caller.Of(http.User).OwnerFilter));
         if (await command.ExecuteScalarAsync(cancellationToken) is not string state)
             return NotFound(id);
         return TypedResults.Ok(new CenterReply(true, state));

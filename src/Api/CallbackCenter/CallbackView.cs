@@ -19,7 +19,7 @@ public sealed record CallbackView(Guid Id, string Mode, string State, string? Ca
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT mode, state, callee, callback, fired, created_at, CASE WHEN state = 'active' THEN next_due_at END
             FROM callbacks WHERE id = $1 AND ($2::text IS NULL OR owner = $2)
-            """) { Parameters = { new NpgsqlParameter { Value = id }, TaskReader.Owner(owner) } });
+            """) { Parameters = { new NpgsqlParameter { Value = id }, TaskReader.TextParameter(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT fire, due_at, fired_at, http_status, error FROM callback_fires WHERE callback_id = $1 ORDER BY fire DESC LIMIT 100")
             { Parameters = { new NpgsqlParameter { Value = id } } });

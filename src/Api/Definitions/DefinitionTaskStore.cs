@@ -70,7 +70,7 @@ public sealed class DefinitionTaskStore(NpgsqlDataSource database, TimeProvider 
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT current_state, current, total, message, response::text, error
             FROM tasks WHERE id = $1 AND queue = $2 AND (expires_at IS NULL OR expires_at > $3) AND ($4::text IS NULL OR owner = $4)
-            """) { Parameters = { new() { Value = taskId }, new() { Value = definition.Queue }, new() { Value = time.GetUtcNow() }, TaskReader.Owner(owner) } });
+            """) { Parameters = { new() { Value = taskId }, new() { Value = definition.Queue }, new() { Value = time.GetUtcNow() }, TaskReader.TextParameter(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT 1 FROM task_admissions WHERE task_id = $1 AND definition = $2 AND NOT EXISTS (SELECT 1 FROM tasks WHERE id = $1)")
             { Parameters = { new() { Value = taskId }, new() { Value = definition.Id } } });

@@ -14,7 +14,7 @@ namespace TaskHub.Api.PullQueue;
 /// others may wait for send a notification in the same statement: <c>P\n{queue}</c> after a put, and
 /// <c>R\n{queue}\n{id}</c> after a reply (the keys of <see cref="QueueSignals"/>).
 /// </summary>
-public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
+public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics metrics, TimeProvider time)
 {
     public const string Channel = "taskhub_pull_queue";
 
@@ -91,12 +91,12 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         var now = time.GetUtcNow();
         await using var command = database.CreateCommand("""
             WITH picked AS (
-                SELECT id FROM queue_items
+                SELECT id, state = 'acquired' AS lapsed FROM queue_items
                 WHERE queue = $1 AND id = ANY($2) AND (state = 'ready' OR (state = 'acquired' AND lease_until <= $3))
                 ORDER BY id FOR UPDATE)
             UPDATE queue_items q SET state = 'acquired', lease = q.lease + 1, lease_until = $4
             FROM picked WHERE q.queue = $1 AND q.id = picked.id
-            RETURNING q.seq, q.id, q.info::text, q.content, q.lease, q.trace_parent
+            RETURNING q.seq, q.id, q.info::text, q.content, q.lease, q.trace_parent, picked.lapsed
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(ids.ToArray());
@@ -105,12 +105,17 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TimeProvider time)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var acquired = new List<(long Seq, AcquiredTask Task)>();
         var puts = new List<string?>();
+        var lapsed = 0;
         while (await reader.ReadAsync(cancellationToken))
         {
             acquired.Add((reader.GetInt64(0), new AcquiredTask(reader.GetString(1), ParseJson(reader.GetString(2)),
                 reader.GetFieldValue<byte[]>(3), reader.GetInt32(4))));
             puts.Add(reader.IsDBNull(5) ? null : reader.GetString(5));
+            // Taken again because the lease of the consumer that had it ran out.
+            lapsed += reader.GetBoolean(6) ? 1 : 0;
         }
+        if (lapsed > 0)
+            metrics.LeasesExpired(lapsed);
         LinkToPuts("acquire", now, puts);
         return acquired.OrderBy(a => a.Seq).Select(a => a.Task).ToList();
     }

@@ -17,7 +17,7 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
             SELECT id, name, current_state, current, total, message, response::text, error, attempts, created_at, started_at, finished_at,
                    callee, callback_url, group_name
             FROM tasks WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) AND ($3::text IS NULL OR owner = $3)
-            """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() }, Owner(owner) } });
+            """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() }, TextParameter(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             "SELECT attempt, at, http_status, error FROM callback_attempts WHERE task_id = $1 ORDER BY attempt")
             { Parameters = { new() { Value = id } } });
@@ -53,8 +53,8 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
     public static ProblemHttpResult NotFound(string id) =>
         Problems.NotFound("id", "Task not found", $"No task '{id}', or its result has expired.");
 
-    /// <summary>An owner filter as a typed parameter (null matches every owner).</summary>
-    public static NpgsqlParameter Owner(string? owner) => new NpgsqlParameter<string?> { TypedValue = owner, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
+    /// <summary>Text that may be null (an owner filter, where null matches every owner), typed so PostgreSQL need not guess.</summary>
+    public static NpgsqlParameter TextParameter(string? text) => new NpgsqlParameter<string?> { TypedValue = text, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
 
     static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 }

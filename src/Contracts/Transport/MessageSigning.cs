@@ -155,11 +155,11 @@ public sealed class TaskLogScopeFilter<T>(ILogger<TaskLogScopeFilter<T>> logger)
             await next.Send(context);
             return;
         }
+        // Never throws, whatever the message holds: a malformed one is its consumer's to fail (and fault).
         var scope = new Dictionary<string, object?> { ["TaskId"] = task.TaskId };
-        if (context.Message is ExecuteTask execute)
-            scope["TaskName"] = execute.Signature.Name;
-        else if (context.Message is SubmitTask submit)
-            scope["TaskName"] = submit.Signature.Name;
+        var name = (context.Message as ExecuteTask)?.Signature?.Name ?? (context.Message as SubmitTask)?.Signature?.Name;
+        if (name is not null)
+            scope["TaskName"] = name;
         using (logger.BeginScope(scope))
             await next.Send(context);
     }

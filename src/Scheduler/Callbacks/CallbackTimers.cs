@@ -23,7 +23,7 @@ public sealed class CallbackTimers(
     IBus bus,
     IOptions<CallbackTimerOptions> options,
     TimeProvider time,
-    ILogger<CallbackTimers> logger) : BackgroundService
+    ILogger<CallbackTimers> logger) : BackgroundService, ITimerLoop
 {
     readonly CallbackTimerOptions settings = options.Value;
     readonly Lock gate = new();
@@ -126,11 +126,15 @@ public sealed class CallbackTimers(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(PollAsync(stoppingToken), FireAsync(stoppingToken));
 
+    /// <summary>When the poll loop last went round (a failed poll counts: the loop is alive, the database check says the rest).</summary>
+    public DateTimeOffset? LoopAt { get; private set; }
+
     async Task PollAsync(CancellationToken stoppingToken)
     {
         var interval = TimeSpan.FromMilliseconds(settings.PollIntervalMs);
         while (!stoppingToken.IsCancellationRequested)
         {
+            LoopAt = time.GetUtcNow();
             try
             {
                 while (await TakeDueAsync(stoppingToken) == settings.BatchSize) { }

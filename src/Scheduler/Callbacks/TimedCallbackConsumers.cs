@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TaskHub.Hosting.Telemetry;
 using System.Text.Json;
 using MassTransit;
@@ -91,7 +92,13 @@ public sealed class FireCallbackConsumer(
     async Task<AttemptResult> DeliverAsync(Guid id, Fire fire, string? callee, string url, CancellationToken token)
     {
         metrics.TimerFired("callback", time.GetUtcNow() - fire.DueAt);
-        using var span = TaskHubTelemetry.Source.StartActivity("taskhub.callback.fire")?.SetTag("taskhub.callback.id", id).SetTag("taskhub.fire", fire.Number);
+        // Started here, not in an awaited method: Activity.Current set there would not flow back to the calls below.
+        var timer = Activity.Current;
+        using var span = TaskHubTelemetry.Source.HasListeners()
+            ? TaskHubTelemetry.Source.StartActivity("taskhub.callback.fire", ActivityKind.Internal, await RequestTraceAsync(id, token),
+                    links: timer is null ? null : [new ActivityLink(timer.Context)])
+                ?.SetTag("taskhub.callback.id", id).SetTag("taskhub.fire", fire.Number)
+            : null;
         var result = fire.Body;
         if (callee is not null)
         {
@@ -103,6 +110,17 @@ public sealed class FireCallbackConsumer(
         var delivered = await sender.SendAsync(HttpMethod.Post, url, result, id.ToString(), _ => Task.CompletedTask, token);
         await RecordAsync(id, fire.DueAt, delivered, token);
         return delivered;
+    }
+
+    /// <summary>
+    /// The trace of the <c>/callback/new</c> request that made the callback: its fires are delivered in it
+    /// (linked to the timer that fired them). Read only while spans are recorded, so an untraced fire costs no query.
+    /// </summary>
+    async Task<ActivityContext> RequestTraceAsync(Guid id, CancellationToken token)
+    {
+        await using var command = database.CreateCommand("SELECT trace_parent FROM callbacks WHERE id = $1");
+        command.Parameters.AddWithValue(id);
+        return ActivityContext.TryParse(await command.ExecuteScalarAsync(token) as string, null, out var parent) ? parent : default;
     }
 
     /// <summary>

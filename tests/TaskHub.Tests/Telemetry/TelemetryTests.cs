@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
+using Microsoft.Extensions.DependencyInjection;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Tests.CallbackCenter;
 using TaskHub.Tests.Infrastructure;
@@ -60,6 +61,25 @@ public sealed partial class TelemetryTests : CallbackCenterTest
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer && Mentions(s, "taskhub.task-submit"));
         Assert.Contains(trace, s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Consumer && Mentions(s, "taskhub.http"));
         Assert.Contains(trace, s => s.Source.Name == "TaskHub" && s.DisplayName == "taskhub.callback.deliver");
+    }
+
+    [Fact]
+    public async Task A_timed_callback_is_delivered_in_the_trace_of_the_request_that_made_it()
+    {
+        var spans = new List<Activity>();
+        using var tracing = Spans(spans);
+        await StartTaskHubAsync();
+        Peer.Map("/later", (_, http) => http.Response.WriteAsJsonAsync(new { ok = true }));
+
+        ActivityTraceId traceId;
+        using (var request = UserCode.StartActivity("user sets a timer"))
+        {
+            traceId = request!.TraceId;
+            await PostAsync("/callback/new", new { n = 1 }, ("callback", Peer.Url("/later")), ("setTimeout", "300"));
+        }
+
+        var delivered = (await Peer.WaitForAsync("/later", 1, TimeSpan.FromSeconds(20)))[0];
+        Assert.Equal(traceId.ToHexString(), TraceOf(delivered));
     }
 
     [Fact]
@@ -155,6 +175,35 @@ public sealed partial class TelemetryTests : CallbackCenterTest
         Assert.Contains("service_name=\"taskhub-worker\"", worker);
         // The Api's metrics are on its public port, so they take a read key (anonymous here, as in development).
         Assert.Equal(HttpStatusCode.OK, (await Api.Http.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_lease_that_runs_out_is_counted_when_the_task_is_acquired_again()
+    {
+        Api = await System.StartApiAsync();
+        var queue = new PullQueue.PullQueueClient(Api.Http);
+        Assert.True(await queue.PutAsync("leases", "t1"));
+        Assert.Single(await queue.AcquireAsync("leases", ["t1"], promiseReplyTime: 0.2));
+        await Task.Delay(400);
+
+        Assert.Single(await queue.AcquireAsync("leases", ["t1"]));
+
+        await TestSystem.EventuallyAsync(() => Api.Http.GetStringAsync("/metrics"),
+            m => Sum(m, "taskhub_pull_queue_lease_expiries_total") == 1 && Sum(m, "taskhub_pull_queue_operations_total", "taskhub_operation=\"acquire\"") == 2,
+            TimeSpan.FromSeconds(10), "the Api's pull-queue counts");
+    }
+
+    [Fact]
+    public async Task The_schedulers_readiness_includes_its_timer_loop()
+    {
+        var port = FreePort();
+        var scheduler = await System.StartSchedulerAsync(("Health:Urls", $"http://127.0.0.1:{port}"));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        await TestSystem.EventuallyAsync(() => http.GetAsync("/health/ready"), r => r.IsSuccessStatusCode, TimeSpan.FromSeconds(20), "ready");
+        var checks = scheduler.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        var report = await checks.CheckHealthAsync();
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, report.Entries["timers"].Status);
     }
 
     [Fact]
