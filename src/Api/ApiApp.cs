@@ -70,7 +70,7 @@ public static class ApiApp
         app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription().AllowAnonymous();
         // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.
         app.MapTaskHubHealth();
-        // The Api's port is the public one: its metrics (task names, queue names in logs) take a read key.
+        // The Api's port is the public one: its metrics (task names and rates) take a read key.
         app.MapTaskHubMetrics()?.RequireAuthorization(Scopes.Read);
         app.MapTaskEndpoints();
         app.MapDefinitionEndpoints();
