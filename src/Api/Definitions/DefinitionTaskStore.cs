@@ -66,24 +66,27 @@ public sealed class DefinitionTaskStore(NpgsqlDataSource database, TimeProvider 
     /// <param name="owner">Only a task of this owner; null: anyone's.</param>
     public async Task<DefinedTaskView?> FindAsync(TaskDefinition definition, Guid taskId, string? owner, CancellationToken cancellationToken)
     {
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+        // One statement, so one snapshot: two would miss a task whose row is committed between them (its
+        // admission then looks superseded while its row was not yet seen).
+        await using var command = database.CreateCommand("""
             SELECT current_state, current, total, message, response::text, error
             FROM tasks WHERE id = $1 AND queue = $2 AND (expires_at IS NULL OR expires_at > $3) AND ($4::text IS NULL OR owner = $4)
-            """) { Parameters = { new() { Value = taskId }, new() { Value = definition.Queue }, new() { Value = time.GetUtcNow() }, TaskReader.TextParameter(owner) } });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            "SELECT 1 FROM task_admissions WHERE task_id = $1 AND definition = $2 AND NOT EXISTS (SELECT 1 FROM tasks WHERE id = $1)")
-            { Parameters = { new() { Value = taskId }, new() { Value = definition.Id } } });
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        if (await reader.ReadAsync(cancellationToken))
-            return new DefinedTaskView(taskId, TaskStatuses.FromSagaState(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(),
-                reader.IsDBNull(5) ? null : reader.GetString(5));
-        await reader.NextResultAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? new DefinedTaskView(taskId, TaskStatuses.Waiting, 0, 0, null, null, null)
-            : null;
+            UNION ALL
+            SELECT 'Waiting', 0, 0, NULL, NULL, NULL
+            FROM task_admissions WHERE task_id = $1 AND definition = $5 AND NOT EXISTS (SELECT 1 FROM tasks WHERE id = $1)
+            """);
+        command.Parameters.AddWithValue(taskId);
+        command.Parameters.AddWithValue(definition.Queue);
+        command.Parameters.AddWithValue(time.GetUtcNow());
+        command.Parameters.Add(TaskReader.TextParameter(owner));
+        command.Parameters.AddWithValue(definition.Id);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        return new DefinedTaskView(taskId, TaskStatuses.FromSagaState(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(),
+            reader.IsDBNull(5) ? null : reader.GetString(5));
     }
 
     static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, params object[] values)

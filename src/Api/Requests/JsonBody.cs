@@ -20,17 +20,19 @@ public sealed class JsonBody
 
     static readonly JsonDocumentOptions Options = new() { MaxDepth = MaxDepth };
 
-    JsonBody(JsonElement root, string text, RequestErrors errors)
+    readonly ReadOnlyMemory<byte> _bytes;
+
+    JsonBody(JsonElement root, ReadOnlyMemory<byte> bytes, RequestErrors errors)
     {
         Root = root;
-        Text = text;
+        _bytes = bytes;
         Errors = errors;
     }
 
     public JsonElement Root { get; }
 
     /// <summary>The body as it came (for routes that pass it on verbatim); <c>{}</c> when empty or unreadable.</summary>
-    public string Text { get; }
+    public string Text => _bytes.IsEmpty ? "{}" : Encoding.UTF8.GetString(_bytes.Span);
 
     public RequestErrors Errors { get; }
 
@@ -61,9 +63,12 @@ public sealed class JsonBody
         {
             using var document = JsonDocument.Parse(bytes, Options);
             var root = document.RootElement.Clone();
-            if (StorableText.RefusalIn(root, "") is { } refused)
+            // The parser refuses raw control characters, so in valid UTF-8 a NUL or a lone surrogate can only come
+            // as a \u escape: a body without one (nearly all) needs no walk through its strings.
+            if ((bytes.Span.IndexOf("\\u"u8) >= 0 || !System.Text.Unicode.Utf8.IsValid(bytes.Span))
+                && StorableText.RefusalIn(root, "") is { } refused)
                 errors.Add(payload ? "body" + refused.Path : FieldAt(refused.Path), refused.Reason + ".");
-            return new JsonBody(root, Encoding.UTF8.GetString(bytes.Span), errors);
+            return new JsonBody(root, bytes, errors);
         }
         catch (JsonException ex)
         {
@@ -75,7 +80,9 @@ public sealed class JsonBody
     /// <summary>A path from the root (<c>.args[0].a</c>) as the field it names (<c>args[0].a</c>); the root itself is <c>body</c>.</summary>
     static string FieldAt(string path) => path.Length == 0 || path[0] == '[' ? "body" + path : path[1..];
 
-    static JsonBody Empty(RequestErrors errors) => new(JsonDocument.Parse("{}").RootElement.Clone(), "{}", errors);
+    static JsonBody Empty(RequestErrors errors) => new(EmptyObject, ReadOnlyMemory<byte>.Empty, errors);
+
+    static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();
 
     static bool IsBlank(ReadOnlySpan<byte> bytes)
     {
