@@ -22,6 +22,7 @@ public sealed class ApiKeyAuthentication(
     ILoggerFactory loggers,
     UrlEncoder encoder,
     IOptions<AuthOptions> auth,
+    ApiKeys keys,
     OutboundSigner outbound,
     NpgsqlDataSource database,
     IProblemDetailsService problems,
@@ -59,14 +60,11 @@ public sealed class ApiKeyAuthentication(
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
         ApiKeyOptions? found = null;
-        foreach (var key in auth.Value.Keys)
-            if (CryptographicOperations.FixedTimeEquals(hash, ExpectedHash(key)))
+        foreach (var (key, expected) in keys.All)
+            if (CryptographicOperations.FixedTimeEquals(hash, expected))
                 found = key;
         return found;
     }
-
-    static byte[] ExpectedHash(ApiKeyOptions key) =>
-        key.Hash is { } hex ? Convert.FromHexString(hex) : SHA256.HashData(Encoding.UTF8.GetBytes(key.Key ?? ""));
 
     sealed record SelfCall(string? Owner);
 
@@ -124,4 +122,12 @@ public sealed class ApiKeyAuthentication(
             ProblemDetails = Problems.Details(status, "Authorization", title, detail),
         });
     }
+}
+
+/// <summary>The configured keys with their SHA-256, made once at start rather than on every request.</summary>
+public sealed class ApiKeys(IOptions<AuthOptions> options)
+{
+    public IReadOnlyList<(ApiKeyOptions Key, byte[] Hash)> All { get; } = options.Value.Keys
+        .Select(k => (k, k.Hash is { } hex ? Convert.FromHexString(hex) : SHA256.HashData(Encoding.UTF8.GetBytes(k.Key ?? ""))))
+        .ToList();
 }

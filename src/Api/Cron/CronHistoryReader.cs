@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using TaskHub.Api.Tasks;
 
 namespace TaskHub.Api.Cron;
 
@@ -63,7 +64,7 @@ public static class CronHistoryReader
             TypedValue = endAt is { } end ? DateTimeOffset.FromUnixTimeSeconds(end + 1) : null,
             NpgsqlDbType = NpgsqlDbType.TimestampTz,
         });
-        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = owner, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(TaskReader.TextParameter(owner));
     }
 
     static List<CronAttemptView> Attempts(string json)

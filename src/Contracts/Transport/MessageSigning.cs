@@ -62,14 +62,14 @@ public sealed class MessageSigner(IOptions<BusSigningOptions> options)
 {
     public const string Header = "TaskHub-Signature";
 
+    /// <summary>The keys' bytes, made once: every task message is signed or checked with one.</summary>
+    readonly Dictionary<string, byte[]> _keys = options.Value.SigningKeys.ToDictionary(k => k.Key, k => Encoding.UTF8.GetBytes(k.Value));
+    readonly string _signWith = options.Value.SignWith;
+
     /// <summary>The message as it is signed: the same bytes on both sides, whatever envelope carried it.</summary>
     static readonly JsonSerializerOptions Canonical = new(JsonSerializerDefaults.Web);
 
-    public string Sign<T>(T message) where T : class
-    {
-        var id = options.Value.SignWith;
-        return $"{id}:{Convert.ToBase64String(Mac(options.Value.SigningKeys[id], message))}";
-    }
+    public string Sign<T>(T message) where T : class => $"{_signWith}:{Convert.ToBase64String(Mac(_keys[_signWith], message))}";
 
     /// <summary>Why <paramref name="signature"/> does not sign <paramref name="message"/>, or null when it does.</summary>
     public string? Refusal<T>(T message, string? signature) where T : class
@@ -80,7 +80,7 @@ public sealed class MessageSigner(IOptions<BusSigningOptions> options)
         if (separator <= 0)
             return "the signature is malformed";
         var id = signature[..separator];
-        if (!options.Value.SigningKeys.TryGetValue(id, out var key))
+        if (!_keys.TryGetValue(id, out var key))
             return $"the message is signed with key '{id}', which is not (or no longer) a verification key";
         Span<byte> given = stackalloc byte[32];
         if (!Convert.TryFromBase64String(signature[(separator + 1)..], given, out var length) || length != 32)
@@ -88,8 +88,8 @@ public sealed class MessageSigner(IOptions<BusSigningOptions> options)
         return CryptographicOperations.FixedTimeEquals(given, Mac(key, message)) ? null : "the signature does not match the message";
     }
 
-    static byte[] Mac<T>(string key, T message) where T : class =>
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(key), JsonSerializer.SerializeToUtf8Bytes(message, typeof(T), Canonical));
+    static byte[] Mac<T>(byte[] key, T message) where T : class =>
+        HMACSHA256.HashData(key, JsonSerializer.SerializeToUtf8Bytes(message, typeof(T), Canonical));
 }
 
 /// <summary>Adds the signature to every task message sent or published.</summary>

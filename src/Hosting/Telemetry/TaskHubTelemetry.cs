@@ -33,6 +33,12 @@ public static class TaskHubTelemetry
     static readonly string[] Sources = [Name, "MassTransit", "Npgsql", "Quartz"];
     static readonly string[] Meters = [Name, "MassTransit", "Npgsql", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http"];
 
+    /// <summary>
+    /// A link to the span running now, for a span that belongs to an earlier trace (a submission's, a
+    /// schedule's) than the message that set it off; none when nothing runs.
+    /// </summary>
+    public static ActivityLink[]? LinkToCurrent() => Activity.Current is { } running ? [new ActivityLink(running.Context)] : null;
+
     public static bool IsEnabled(IConfiguration configuration) => configuration.GetValue("Telemetry:Enabled", true);
 
     public static IHostApplicationBuilder AddTaskHubTelemetry(this IHostApplicationBuilder builder, string serviceName)

@@ -55,9 +55,7 @@ public sealed class DeliverTaskCallbackConsumer(
     {
         if (!ActivityContext.TryParse(message.TraceParent, null, out var submitted))
             return TaskHubTelemetry.Source.StartActivity("taskhub.callback.deliver")?.SetTag("taskhub.task.id", message.TaskId);
-        var finishing = Activity.Current;
-        return TaskHubTelemetry.Source.StartActivity("taskhub.callback.deliver", ActivityKind.Internal, submitted,
-                links: finishing is null ? null : [new ActivityLink(finishing.Context)])
+        return TaskHubTelemetry.Source.StartActivity("taskhub.callback.deliver", ActivityKind.Internal, submitted, links: TaskHubTelemetry.LinkToCurrent())
             ?.SetTag("taskhub.task.id", message.TaskId);
     }
 

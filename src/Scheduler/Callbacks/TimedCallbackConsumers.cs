@@ -93,10 +93,9 @@ public sealed class FireCallbackConsumer(
     {
         metrics.TimerFired("callback", time.GetUtcNow() - fire.DueAt);
         // Started here, not in an awaited method: Activity.Current set there would not flow back to the calls below.
-        var timer = Activity.Current;
         using var span = TaskHubTelemetry.Source.HasListeners()
             ? TaskHubTelemetry.Source.StartActivity("taskhub.callback.fire", ActivityKind.Internal, await RequestTraceAsync(id, token),
-                    links: timer is null ? null : [new ActivityLink(timer.Context)])
+                    links: TaskHubTelemetry.LinkToCurrent())
                 ?.SetTag("taskhub.callback.id", id).SetTag("taskhub.fire", fire.Number)
             : null;
         var result = fire.Body;

@@ -43,9 +43,9 @@ public sealed class CronTaskFiredConsumer(
             metrics.TimerFired("cron", now - scheduledAt);
             // A trace of its own per fire (not the timer machinery's), naming the schedule it belongs to.
             var timerTrace = Activity.Current;
+            var links = TaskHubTelemetry.LinkToCurrent();
             Activity.Current = null;
-            using var span = TaskHubTelemetry.Source.StartActivity("taskhub.cron.fire", ActivityKind.Internal, default(ActivityContext),
-                links: timerTrace is null ? null : [new ActivityLink(timerTrace.Context)]);
+            using var span = TaskHubTelemetry.Source.StartActivity("taskhub.cron.fire", ActivityKind.Internal, default(ActivityContext), links: links);
             span?.SetTag("taskhub.schedule.id", task.Id).SetTag("taskhub.fire.token", fire);
             try
             {

@@ -123,30 +123,30 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                         c.Saga.Deadline = null;
                 })
                 .TransitionTo(Running),
-            When(Completed, c => StorableTask.ResponseRefusal(c.Message.Response) is null)
+            When(Completed)
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
-                    c.Saga.Response = c.Message.Response;
-                    c.Saga.Error = null;
                     c.Saga.StartedAt ??= c.Message.StartedAt;
                     Finish(c.Saga, c.Message.FinishedAt, keepResults);
-                    Count(c, TaskHubMetrics.Success);
                 })
-                .TransitionTo(Succeeded)
-                .AnnounceFinish()
-                .RaiseFinishHook(definitions),
-            // A result the table cannot hold: the task fails saying why, rather than staying Running for ever.
-            When(Completed, c => StorableTask.ResponseRefusal(c.Message.Response) is not null)
-                .Then(c =>
-                {
-                    c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
-                    c.Saga.Error = $"result not stored: {StorableTask.ResponseRefusal(c.Message.Response)}";
-                    c.Saga.StartedAt ??= c.Message.StartedAt;
-                    Finish(c.Saga, c.Message.FinishedAt, keepResults);
-                    Count(c, TaskHubMetrics.Failure);
-                })
-                .TransitionTo(Failed)
+                .IfElse(c => StorableTask.ResponseRefusal(c.Message.Response) is null,
+                    stored => stored
+                        .Then(c =>
+                        {
+                            c.Saga.Response = c.Message.Response;
+                            c.Saga.Error = null;
+                            Count(c, TaskHubMetrics.Success);
+                        })
+                        .TransitionTo(Succeeded),
+                    // A result the table cannot hold: the task fails saying why, rather than staying Running for ever.
+                    refused => refused
+                        .Then(c =>
+                        {
+                            c.Saga.Error = $"result not stored: {StorableTask.ResponseRefusal(c.Message.Response)}";
+                            Count(c, TaskHubMetrics.Failure);
+                        })
+                        .TransitionTo(Failed))
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
             When(Faulted)
