@@ -5,7 +5,9 @@ using Npgsql;
 using TaskHub.Api.Auth;
 using TaskHub.Api.CallbackCenter;
 using TaskHub.Api.Cron;
+using TaskHub.Api.Dashboard;
 using TaskHub.Api.Definitions;
+using TaskHub.Api.Operations;
 using TaskHub.Api.Health;
 using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
@@ -40,6 +42,12 @@ public static class ApiApp
 
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
+        services.AddSingleton<MonitoringReader>();
+        services.AddSingleton<TaskCommands>();
+        services.AddSingleton<BrokerQueueReader>();
+        services.AddHttpClient(BrokerQueueReader.ClientName, c => c.Timeout = TimeSpan.FromSeconds(3));
+        services.AddOptions<OperationsOptions>().Bind(builder.Configuration.GetSection(OperationsOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
         var development = builder.Environment.IsDevelopment();
         services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section))
             .Validate(o => development || !string.IsNullOrWhiteSpace(o.PublicBaseUrl),
@@ -66,6 +74,7 @@ public static class ApiApp
         app.UseExceptionHandler();
         app.UseStatusCodePages(Problems.WriteStatusCodePage);
         app.UseTaskHubAuth();
+        app.UseDashboardCsrfCheck();
         app.MapOpenApi("/docs/{documentName}.json").AllowAnonymous();
         app.MapGet("/docs", () => TypedResults.Content(DocsPage, "text/html")).ExcludeFromDescription().AllowAnonymous();
         // 200 only when every check (RabbitMQ, PostgreSQL, the bus) is healthy.
@@ -78,6 +87,8 @@ public static class ApiApp
         app.MapTaskNewEndpoints();
         app.MapCallbackEndpoints();
         app.MapPullQueueEndpoints();
+        app.MapOperationsEndpoints();
+        app.MapDashboard();
         return app;
     }
 

@@ -16,6 +16,7 @@ using TaskHub.Worker.HttpCallee;
 using TaskHub.Worker.Samples;
 
 using TaskHub.Worker.Health;
+using TaskHub.Worker.Operations;
 
 namespace TaskHub.Worker;
 
@@ -75,6 +76,17 @@ public static class WorkerApp
         services.AddSingleton<IQueueProbe, QueueProbe>();
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);
+        services.AddSingleton<RunningTasks>();
+        services.AddSingleton(sp =>
+        {
+            var asyncTask = sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
+            var http = sp.GetRequiredService<IOptions<WorkerOptions>>().Value.HttpConcurrency;
+            var endpoints = worker.Workers
+                .Select(w => (Queue: w.Queue.Length > 0 ? w.Queue : asyncTask.DefaultQueue, Concurrency: w.Concurrency > 0 ? w.Concurrency : asyncTask.Concurrency))
+                .Concat(http > 0 ? [(asyncTask.HttpQueue, http)] : []).ToList();
+            return WorkerIdentity.Of(endpoints, sp.GetRequiredService<TimeProvider>().GetUtcNow());
+        });
+        services.AddHostedService<WorkerHeartbeat>();
 
         services.AddTaskHubBus(
             x =>
@@ -82,6 +94,7 @@ public static class WorkerApp
                 x.AddConsumer<ExecuteTaskConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddConsumer<CallCalleeConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddConsumer<QueueProbeConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<TaskCancelledConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddTaskDefinitionConsumers();
             },
             (context, cfg) =>
@@ -114,6 +127,8 @@ public static class WorkerApp
                         e.ConfigureConsumer<QueueProbeConsumer>(context);
                     });
                 cfg.ConfigureTaskDefinitionEndpoints(context);
+                // Every Worker hears every cancel: a queue of its own, deleted when it goes (its runs go with it).
+                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("taskhub-worker-cancels"), e => e.ConfigureConsumer<TaskCancelledConsumer>(context));
             });
         return builder;
     }

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Api.Dashboard;
 using TaskHub.Api.Requests;
 using TaskHub.Contracts.Outbound;
 
@@ -14,7 +15,8 @@ namespace TaskHub.Api.Auth;
 /// Authenticates a request by its API key (<c>Authorization: Bearer &lt;key&gt;</c> or <c>X-Api-Key</c>),
 /// compared as SHA-256 hashes in constant time against every configured key. A request TaskHub makes to
 /// itself (a callback URL that is a TaskHub route: a chain) is known by its outbound signature and acts for
-/// the owner of the task it belongs to, with <c>submit</c>. Without a key: anonymous when
+/// the owner of the task it belongs to, with <c>submit</c>. The dashboard's sign-in keeps the key in a cookie
+/// (<see cref="DashboardCookie"/>), read when no header carries one. Without a key: anonymous when
 /// <c>Auth:AllowAnonymous</c>, else 401. Refusals are ProblemDetails naming <c>Authorization</c>.
 /// </summary>
 public sealed class ApiKeyAuthentication(
@@ -37,9 +39,9 @@ public sealed class ApiKeyAuthentication(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var presented = PresentedKey();
+        var presented = PresentedKey() ?? DashboardCookie.Key(Request);
         if (presented is not null)
-            return Match(presented) is { } key
+            return keys.Find(presented) is { } key
                 ? Success(key.Name, key.Scopes, key.Queues)
                 : AuthenticateResult.Fail("The API key is not valid.");
         if (await SelfCallAsync() is { } selfCall)
@@ -53,17 +55,6 @@ public sealed class ApiKeyAuthentication(
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return header["Bearer ".Length..].Trim();
         return Request.Headers[ApiKeyHeader].ToString() is { Length: > 0 } key ? key : null;
-    }
-
-    /// <summary>Every configured key is compared, so the time taken does not tell which (or whether one) came close.</summary>
-    ApiKeyOptions? Match(string presented)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        ApiKeyOptions? found = null;
-        foreach (var (key, expected) in keys.All)
-            if (CryptographicOperations.FixedTimeEquals(hash, expected))
-                found = key;
-        return found;
     }
 
     sealed record SelfCall(string? Owner);
@@ -130,4 +121,15 @@ public sealed class ApiKeys(IOptions<AuthOptions> options)
     public IReadOnlyList<(ApiKeyOptions Key, byte[] Hash)> All { get; } = options.Value.Keys
         .Select(k => (k, k.Hash is { } hex ? Convert.FromHexString(hex) : SHA256.HashData(Encoding.UTF8.GetBytes(k.Key ?? ""))))
         .ToList();
+
+    /// <summary>The key presented, or null. Every configured key is compared, so the time taken does not tell which (or whether one) came close.</summary>
+    public ApiKeyOptions? Find(string presented)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
+        ApiKeyOptions? found = null;
+        foreach (var (key, expected) in All)
+            if (CryptographicOperations.FixedTimeEquals(hash, expected))
+                found = key;
+        return found;
+    }
 }

@@ -162,7 +162,7 @@ public static class CronEndpoints
     /// Whether the caller may see the task: an admin any (the Scheduler then says whether it exists), a key
     /// its own. Someone else's task is answered as absent.
     /// </summary>
-    static async Task<bool> OwnsAsync(NpgsqlDataSource database, Guid taskId, HttpContext http, CancellationToken cancellationToken)
+    internal static async Task<bool> OwnsAsync(NpgsqlDataSource database, Guid taskId, HttpContext http, CancellationToken cancellationToken)
     {
         if (Caller.Of(http.User).OwnerFilter is not { } owner)
             return true;
@@ -186,7 +186,7 @@ public static class CronEndpoints
         }
     }
 
-    static async Task<object?> Ask<TRequest, T1, T2, T3>(IClientFactory clients, TRequest request, CancellationToken cancellationToken)
+    internal static async Task<object?> Ask<TRequest, T1, T2, T3>(IClientFactory clients, TRequest request, CancellationToken cancellationToken)
         where TRequest : class where T1 : class where T2 : class where T3 : class
     {
         try
@@ -201,15 +201,15 @@ public static class CronEndpoints
 
     const string Invalid = "The request is invalid.";
 
-    static ProblemHttpResult NotFound(string id) => Problems.NotFound("id", "Scheduled task not found", $"No scheduled task has id '{id}'.");
+    internal static ProblemHttpResult NotFound(string id) => Problems.NotFound("id", "Scheduled task not found", $"No scheduled task has id '{id}'.");
 
     static ProblemHttpResult FireNotFound(string detail) => Problems.NotFound("taskToken", "Fire not found", detail);
 
-    static ProblemHttpResult SchedulerUnavailable() =>
+    internal static ProblemHttpResult SchedulerUnavailable() =>
         TypedResults.Problem(statusCode: 503, title: "Scheduler unavailable",
             detail: $"No Scheduler answered within {SchedulerTimeout.Value.TotalSeconds} s; the change may still be applied. Check with GET before retrying.");
 
-    static CronTaskView View(CronTaskSnapshot s)
+    internal static CronTaskView View(CronTaskSnapshot s)
     {
         var spec = s.Spec;
         return new CronTaskView(

@@ -83,7 +83,7 @@ public sealed class DefinitionTaskStore(NpgsqlDataSource database, TimeProvider 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
             return null;
-        return new DefinedTaskView(taskId, TaskStatuses.FromSagaState(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2),
+        return new DefinedTaskView(taskId, TaskStatuses.InSeedWords(TaskStatuses.FromSagaState(reader.GetString(0))), reader.GetInt32(1), reader.GetInt32(2),
             reader.IsDBNull(3) ? null : reader.GetString(3),
             reader.IsDBNull(4) ? null : JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(),
             reader.IsDBNull(5) ? null : reader.GetString(5));

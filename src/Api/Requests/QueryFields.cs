@@ -70,6 +70,44 @@ public sealed class QueryFields(IQueryCollection query, RequestErrors errors)
         return null;
     }
 
+    /// <summary>One of <paramref name="allowed"/> (as written there; case-insensitive).</summary>
+    public string? OneOf(string name, IReadOnlyList<string> allowed)
+    {
+        var value = Value(name);
+        if (value is null)
+            return null;
+        if (allowed.FirstOrDefault(a => string.Equals(a, value, StringComparison.OrdinalIgnoreCase)) is { } found)
+            return found;
+        errors.Add(name, $"must be one of {string.Join(", ", allowed)} (was '{Shown(value)}').");
+        return null;
+    }
+
+    /// <summary>An ISO 8601 instant with its offset, such as <c>2026-12-01T15:00:00Z</c>.</summary>
+    public DateTimeOffset? Instant(string name)
+    {
+        var value = Value(name);
+        if (value is null)
+            return null;
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant) && instant.Year is > 1 and < 9999)
+            return instant.ToUniversalTime();
+        errors.Add(name, $"must be an ISO 8601 instant such as 2026-12-01T15:00:00Z (was '{Shown(value)}').");
+        return null;
+    }
+
+    /// <summary>Text as given (no rule but the query's own: storable, given once).</summary>
+    public string? Text(string name) => Value(name);
+
+    public bool Flag(string name)
+    {
+        var value = Value(name);
+        if (value is null or "false" or "0")
+            return false;
+        if (value is "true" or "1")
+            return true;
+        errors.Add(name, $"must be true or false (was '{Shown(value)}').");
+        return false;
+    }
+
     public void Require(bool holds, string name, string rule) => errors.Require(holds, name, rule);
 
     string? Value(string name) => query[name].ToString() is { Length: > 0 } value ? value : null;

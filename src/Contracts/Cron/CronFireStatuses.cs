@@ -16,6 +16,8 @@ public static class CronFireStatuses
 public static class CronTaskStates
 {
     public const string Active = "ACTIVE";
+    /// <summary>An operator paused it: no timer is armed until it is resumed (a fire on demand still goes).</summary>
+    public const string Paused = "PAUSED";
     /// <summary>Fired <c>count</c> times, or past its last fire time: it will not fire again.</summary>
     public const string Completed = "COMPLETED";
 }

@@ -31,6 +31,16 @@ public sealed record ScheduleCronTask(Guid TaskId, CronTaskSpec Spec, bool Repla
 /// <summary>Request: stop and remove a task. Answered with <see cref="CronTaskDeleted"/> or <see cref="CronTaskNotFound"/>.</summary>
 public sealed record DeleteCronTask(Guid TaskId);
 
+/// <summary>What an operator does to a scheduled task (<see cref="ControlCronTask"/>).</summary>
+public enum CronTaskAction { Pause, Resume, Fire }
+
+/// <summary>
+/// Request: pause a task (its timer is removed), resume it (armed again from now), or fire it at once (a
+/// fire like any other, counted). Answered with <see cref="CronTaskSnapshot"/>, <see cref="CronTaskRejected"/>
+/// (a completed task) or <see cref="CronTaskNotFound"/>.
+/// </summary>
+public sealed record ControlCronTask(Guid TaskId, CronTaskAction Action);
+
 /// <summary>Request: a task's definition and schedule. Answered with <see cref="CronTaskSnapshot"/> or <see cref="CronTaskNotFound"/>.</summary>
 public sealed record GetCronTask(Guid TaskId);
 

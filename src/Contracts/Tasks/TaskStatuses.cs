@@ -1,14 +1,17 @@
 namespace TaskHub.Contracts.Tasks;
 
-/// <summary>The one vocabulary of task states the API speaks (seed 001's words).</summary>
+/// <summary>The one vocabulary of task states the API speaks (seed 001's words, and CANCELLED for what an operator stopped).</summary>
 public static class TaskStatuses
 {
     public const string Waiting = "WAITING";
     public const string Running = "RUNNING";
     public const string Success = "SUCCESS";
     public const string Failure = "FAILURE";
+    public const string Cancelled = "CANCELLED";
 
-    public static bool IsFinished(string status) => status is Success or Failure;
+    public static readonly string[] All = [Waiting, Running, Success, Failure, Cancelled];
+
+    public static bool IsFinished(string status) => status is Success or Failure or Cancelled;
 
     /// <summary>The task saga's state names (stored in <c>tasks.current_state</c>) in the API's words.</summary>
     public static string FromSagaState(string? state) => state switch
@@ -16,6 +19,23 @@ public static class TaskStatuses
         "Running" => Running,
         "Succeeded" => Success,
         "Failed" => Failure,
+        "Cancelled" => Cancelled,
         _ => Waiting,
     };
+
+    /// <summary>The API's word for a status back to the saga's state name (a list filter).</summary>
+    public static string ToSagaState(string status) => status switch
+    {
+        Running => "Running",
+        Success => "Succeeded",
+        Failure => "Failed",
+        Cancelled => "Cancelled",
+        _ => "Waiting",
+    };
+
+    /// <summary>
+    /// A status as the seeds' surfaces say it: they know four words, so a cancelled task reads there as a
+    /// failure (whose error says it was cancelled).
+    /// </summary>
+    public static string InSeedWords(string status) => status == Cancelled ? Failure : status;
 }

@@ -84,6 +84,9 @@ public static class TaskHubBus
     /// <summary>The Scheduler's queue where tasks are submitted.</summary>
     public const string TaskSubmitQueue = "taskhub.task-submit";
 
+    /// <summary>The Scheduler's queue where reports on tasks, and operators' commands for them, arrive.</summary>
+    public const string TaskEventsQueue = "taskhub.task-state";
+
     /// <summary>
     /// Submits a task to the Scheduler. A command, so sent to its queue rather than published: one
     /// routing step less, and a submission waits in the queue even before any Scheduler has started.
@@ -92,5 +95,13 @@ public static class TaskHubBus
     {
         var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskSubmitQueue));
         await endpoint.Send(task, cancellationToken);
+    }
+
+    /// <summary>An operator's command for a task (<see cref="CancelTask"/>, <see cref="RetryTask"/>), sent to the saga's events queue.</summary>
+    public static async Task SendTaskCommandAsync<T>(this ISendEndpointProvider endpoints, T command, CancellationToken cancellationToken = default)
+        where T : class, ITaskMessage
+    {
+        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskEventsQueue));
+        await endpoint.Send(command, cancellationToken);
     }
 }

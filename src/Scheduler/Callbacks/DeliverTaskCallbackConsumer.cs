@@ -92,7 +92,9 @@ public sealed class DeliverTaskCallbackConsumer(
             ON CONFLICT (task_id) DO UPDATE SET attempts = callback_deliveries.attempts + 1, next_attempt_at = $4,
                     body = coalesce(callback_deliveries.body, EXCLUDED.body)
                 WHERE callback_deliveries.delivered_at IS NULL AND callback_deliveries.gave_up_at IS NULL
-                  AND (callback_deliveries.next_attempt_at <= $5 OR callback_deliveries.next_attempt_at = $6)
+                  AND (callback_deliveries.next_attempt_at <= $5 OR callback_deliveries.next_attempt_at = $6
+                       -- opened again by an operator's retry: the new outcome's first attempt
+                       OR callback_deliveries.body IS NULL)
             RETURNING attempts
             """);
         command.Parameters.AddWithValue(message.TaskId);

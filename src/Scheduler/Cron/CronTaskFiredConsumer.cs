@@ -66,6 +66,8 @@ public sealed class CronTaskFiredConsumer(
         var task = await transaction.LockTaskAsync(fired.TaskId, cancellationToken);
         if (task is null || task.Version != fired.Version)
             return (null, null); // deleted, or replaced by a newer definition with its own timer
+        if (task.State == CronTaskStates.Paused && !fired.OnDemand)
+            return (null, null); // a timer's fire that raced the pause
 
         if (await transaction.FindFireAsync(task.Id, task.Version, scheduledAt, cancellationToken) is { } repeated)
             // The same tick again: deliver only if the first delivery died before it ended.

@@ -22,6 +22,7 @@ public static class CronTaskRegistration
         bus.AddConsumer<ScheduleCronTaskConsumer>().Endpoint(e => e.Name = requests);
         bus.AddConsumer<DeleteCronTaskConsumer>().Endpoint(e => e.Name = requests);
         bus.AddConsumer<GetCronTaskConsumer>().Endpoint(e => e.Name = requests);
+        bus.AddConsumer<ControlCronTaskConsumer>().Endpoint(e => e.Name = requests);
         bus.AddConsumer<ReportCronFireConsumer>().Endpoint(e => e.Name = requests);
         bus.AddConsumer<CronTaskFiredConsumer, CronTaskFiredConsumerDefinition>();
     }

@@ -26,13 +26,24 @@ public sealed class GroupGate(
             INSERT INTO task_groups (name, parallels) VALUES ($1, COALESCE($2, 1))
             ON CONFLICT (name) DO UPDATE SET parallels = COALESCE($2, task_groups.parallels)
             """, task.Group, (object?)task.Parallels ?? DBNull.Value));
-        // The Api usually inserted the row already (that fixes the order); else this is its place.
+        // The Api usually inserted the row already (that fixes the order); else this is its place. An operator's
+        // retry (a later first attempt than the finished member's) joins the end of the line again; a repeated
+        // message of the finished run changes nothing.
         batch.BatchCommands.Add(Command("""
             INSERT INTO group_members (task_id, group_name, ready, dispatch, submitted_at) VALUES ($1, $2, true, $3::jsonb, $4)
-            ON CONFLICT (task_id) DO UPDATE SET ready = true, dispatch = EXCLUDED.dispatch
-            """, task.TaskId, task.Group, JsonSerializer.Serialize(new Dispatch(task.Queue, task.Execute, task.Call)), task.SubmittedAt));
+            ON CONFLICT (task_id) DO UPDATE SET ready = true, dispatch = EXCLUDED.dispatch,
+                state = CASE WHEN reopened THEN 'waiting' ELSE group_members.state END,
+                seq = CASE WHEN reopened THEN EXCLUDED.seq ELSE group_members.seq END,
+                released_at = CASE WHEN reopened THEN NULL ELSE group_members.released_at END
+            """.Replace("reopened", Reopened), task.TaskId, task.Group, JsonSerializer.Serialize(new Dispatch(task.Queue, task.Execute, task.Call)), task.SubmittedAt));
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    /// <summary>The member is done and the new dispatch starts from a later attempt than the one it ran.</summary>
+    const string Reopened = """
+        (group_members.state = 'done' AND coalesce((EXCLUDED.dispatch #>> '{Execute,Attempt}')::int, (EXCLUDED.dispatch #>> '{Call,Attempt}')::int, 1)
+            > coalesce((group_members.dispatch #>> '{Execute,Attempt}')::int, (group_members.dispatch #>> '{Call,Attempt}')::int, 1))
+        """;
 
     public async Task ReleaseAsync(Guid taskId, CancellationToken cancellationToken)
     {

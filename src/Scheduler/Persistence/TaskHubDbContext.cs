@@ -26,6 +26,10 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.GroupName).HasColumnName("group_name");
             e.Property(x => x.Owner).HasColumnName("owner");
             e.Property(x => x.TraceParent).HasColumnName("trace_parent");
+            e.Property(x => x.Policy).HasColumnName("policy").HasColumnType("jsonb");
+            e.Property(x => x.Http).HasColumnName("http").HasColumnType("jsonb");
+            e.Property(x => x.Runs).HasColumnName("runs").HasColumnType("jsonb");
+            e.Property(x => x.RunFrom).HasColumnName("run_from");
             e.Property(x => x.Current).HasColumnName("current");
             e.Property(x => x.Total).HasColumnName("total");
             e.Property(x => x.Message).HasColumnName("message");

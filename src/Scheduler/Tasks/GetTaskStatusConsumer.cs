@@ -21,7 +21,7 @@ public sealed class GetTaskStatusConsumer(IDbContextFactory<TaskHubDbContext> db
             await context.RespondAsync(new TaskNotFound(context.Message.TaskId));
             return;
         }
-        await context.RespondAsync(new TaskStatusSnapshot(task.CorrelationId, task.Name, TaskStatuses.FromSagaState(task.CurrentState),
+        await context.RespondAsync(new TaskStatusSnapshot(task.CorrelationId, task.Name, TaskStatuses.InSeedWords(TaskStatuses.FromSagaState(task.CurrentState)),
             task.Current, task.Total, task.Message, task.Response, task.Error, task.Attempts, task.CreatedAt,
             task.StartedAt, task.FinishedAt));
     }

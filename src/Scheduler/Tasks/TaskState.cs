@@ -21,6 +21,14 @@ public class TaskState : SagaStateMachineInstance
     public string? Owner { get; set; }
     /// <summary>The W3C <c>traceparent</c> the submission was consumed in: the task's callback is delivered in that trace.</summary>
     public string? TraceParent { get; set; }
+    /// <summary>The submission's policy override as JSON (null: none), kept so that a retry runs under it.</summary>
+    public string? Policy { get; set; }
+    /// <summary>An HTTP task's call (<c>HttpTask</c>) as JSON, kept so that a retry makes it again; null for a .NET task.</summary>
+    public string? Http { get; set; }
+    /// <summary>The earlier runs an operator's retry closed, as a JSON array (null: never retried).</summary>
+    public string? Runs { get; set; }
+    /// <summary>The first attempt of the current run: reports of an earlier run's attempts (a cancelled one, say) are ignored.</summary>
+    public int RunFrom { get; set; } = 1;
     public int Current { get; set; }
     public int Total { get; set; }
     public string? Message { get; set; }

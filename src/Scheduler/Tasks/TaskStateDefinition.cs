@@ -22,7 +22,7 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
     /// the name of the saga's one queue of earlier versions, so the bindings and messages already there
     /// carry over, and a submission sent there by an older client is still taken.
     /// </summary>
-    public const string EventsQueueName = "taskhub.task-state";
+    public const string EventsQueueName = TaskHubBus.TaskEventsQueue;
 
     readonly SchedulerOptions _options;
 
@@ -76,6 +76,8 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
         Route<TaskFailed>(c => c.Message.TaskId);
         Route<Fault<ExecuteTask>>(c => c.Message.Message.TaskId);
         Route<Fault<CallCallee>>(c => c.Message.Message.TaskId);
+        Route<CancelTask>(c => c.Message.TaskId);
+        Route<RetryTask>(c => c.Message.TaskId);
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.SagaConcurrency * 4;
     }

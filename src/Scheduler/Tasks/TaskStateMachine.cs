@@ -12,7 +12,8 @@ using TaskHub.Scheduler.Outbox;
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>
-/// Waiting → Running → Succeeded | Failed. Events may arrive twice (at-least-once delivery)
+/// Waiting → Running → Succeeded | Failed; an operator cancels (Waiting | Running → Cancelled) and retries
+/// (Failed | Cancelled → Waiting, a new run from the next attempt). Events may arrive twice (at-least-once delivery)
 /// or out of order (the saga endpoint consumes concurrently); every transition is therefore
 /// idempotent and a finished task ignores whatever still comes.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public State Running { get; private set; } = null!;
     public State Succeeded { get; private set; } = null!;
     public State Failed { get; private set; } = null!;
+    public State Cancelled { get; private set; } = null!;
 
     public Event<SubmitTask> Submitted { get; private set; } = null!;
     public Event<TaskStarted> Started { get; private set; } = null!;
@@ -34,6 +36,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     /// <summary>The Worker could not even process the message (poison): the task fails instead of hanging.</summary>
     public Event<Fault<ExecuteTask>> ExecutionFaulted { get; private set; } = null!;
     public Event<Fault<CallCallee>> CallFaulted { get; private set; } = null!;
+    public Event<CancelTask> CancelRequested { get; private set; } = null!;
+    public Event<RetryTask> RetryRequested { get; private set; } = null!;
 
     /// <param name="definitions">The declared task types whose hooks the saga raises; none where no catalog is registered.</param>
     /// <param name="metrics">Counts submissions and outcomes once each transition is committed; none in unit tests.</param>
@@ -53,6 +57,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         Event(() => Faulted, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => ExecutionFaulted, e => { e.CorrelateById(m => m.Message.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CallFaulted, e => { e.CorrelateById(m => m.Message.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => CancelRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => RetryRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(Submitted)
@@ -69,6 +75,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Owner = m.Owner;
                     c.Saga.TraceParent = System.Diagnostics.Activity.Current?.Id;
                     c.Saga.CreatedAt = m.SubmittedAt;
+                    c.Saga.Policy = m.Policy is null ? null : JsonSerializer.Serialize(m.Policy);
+                    c.Saga.Http = m.Http is null ? null : JsonSerializer.Serialize(m.Http);
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
                     accepted => accepted
@@ -95,7 +103,27 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 
         During(Waiting, Running,
             Ignore(Submitted),
-            When(Started)
+            // A report of an attempt an operator's retry left behind (a cancelled run's handler finishing late).
+            Ignore(Started, c => Stale(c.Saga, c.Message.Attempt)),
+            Ignore(AttemptFailed, c => Stale(c.Saga, c.Message.Attempt)),
+            Ignore(Completed, c => Stale(c.Saga, c.Message.Attempt)),
+            Ignore(Faulted, c => Stale(c.Saga, c.Message.Attempts)),
+            Ignore(ExecutionFaulted, c => Stale(c.Saga, c.Message.Message.Attempt)),
+            Ignore(CallFaulted, c => Stale(c.Saga, c.Message.Message.Attempt)),
+            Ignore(RetryRequested),
+            When(CancelRequested)
+                .Then(c =>
+                {
+                    c.Saga.Error = StorableText.Clean(c.Message.By is null ? "cancelled" : $"cancelled by {c.Message.By}");
+                    Finish(c.Saga, c.Message.At, keepResults);
+                    Count(c, TaskHubMetrics.Cancelled);
+                })
+                .TransitionTo(Cancelled)
+                // Every Worker stops its run, or drops the work message when it comes.
+                .Publish(c => new TaskCancelled(c.Saga.CorrelationId, c.Message.At))
+                .AnnounceFinish()
+                .RaiseFinishHook(definitions),
+            When(Started, c => !Stale(c.Saga, c.Message.Attempt))
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
@@ -112,7 +140,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.StartedAt ??= c.Message.At;
                 })
                 .TransitionTo(Running),
-            When(AttemptFailed)
+            When(AttemptFailed, c => !Stale(c.Saga, c.Message.Attempt))
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
@@ -123,7 +151,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                         c.Saga.Deadline = null;
                 })
                 .TransitionTo(Running),
-            When(Completed)
+            When(Completed, c => !Stale(c.Saga, c.Message.Attempt))
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
@@ -149,7 +177,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                         .TransitionTo(Failed))
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
-            When(Faulted)
+            When(Faulted, c => !Stale(c.Saga, c.Message.Attempts))
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempts);
@@ -160,20 +188,35 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
-            When(ExecutionFaulted)
+            When(ExecutionFaulted, c => !Stale(c.Saga, c.Message.Message.Attempt))
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
                 .Then(c => Count(c, TaskHubMetrics.Failure))
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
-            When(CallFaulted)
+            When(CallFaulted, c => !Stale(c.Saga, c.Message.Message.Attempt))
                 .Then(c => FailUnprocessable(c.Saga, c.Message, keepResults))
                 .Then(c => Count(c, TaskHubMetrics.Failure))
                 .TransitionTo(Failed)
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions));
 
-        During(Succeeded, Failed,
+        During(Failed, Cancelled,
+            When(RetryRequested)
+                .Then(c => StartNextRun(c.Saga))
+                .IfElse(c => c.Saga.GroupName is not null,
+                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Saga.GroupName!, null,
+                        c.Message.At, c.Saga.Queue, ExecuteFor(c.Saga), CallFor(c.Saga))),
+                    direct => direct.IfElse(c => c.Saga.Http is not null,
+                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Saga)!),
+                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Saga)!)))
+                .TransitionTo(Waiting));
+
+        During(Succeeded,
+            Ignore(RetryRequested));
+
+        During(Succeeded, Failed, Cancelled,
+            Ignore(CancelRequested),
             // A report made before the finish may be consumed after it: it is recorded, the state stays.
             When(Progressed, c => c.Message.At <= c.Saga.FinishedAt).Then(c => RecordProgress(c.Saga, c.Message)),
             Ignore(Progressed, c => c.Message.At > c.Saga.FinishedAt),
@@ -206,6 +249,37 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         else
             action();
     }
+
+    /// <summary>An event of an attempt before the current run (attempt 0: a report that names none, never stale).</summary>
+    static bool Stale(TaskState task, int attempt) => attempt > 0 && attempt < task.RunFrom;
+
+    /// <summary>A retry closes the run that ended (kept in <see cref="TaskState.Runs"/>) and starts one more attempt.</summary>
+    static void StartNextRun(TaskState task)
+    {
+        var runs = task.Runs is null ? [] : JsonSerializer.Deserialize<List<TaskRun>>(task.Runs)!;
+        runs.Add(new TaskRun(TaskStatuses.FromSagaState(task.CurrentState), task.RunFrom, task.Attempts, task.Error, task.StartedAt, task.FinishedAt));
+        task.Runs = JsonSerializer.Serialize(runs);
+        task.RunFrom = task.Attempts + 1;
+        task.Error = null;
+        task.Response = null;
+        task.StartedAt = null;
+        task.FinishedAt = null;
+        task.ExpiresAt = null;
+        task.Deadline = null;
+        task.Current = task.Total = 0;
+        task.Message = null;
+        task.ProgressAt = null;
+    }
+
+    static ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
+        ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!), PolicyOf(task), task.RunFrom)
+        : null;
+
+    static CallCallee? CallFor(TaskState task) => task.Http is null
+        ? null
+        : new CallCallee(task.CorrelationId, JsonSerializer.Deserialize<HttpTask>(task.Http)!, PolicyOf(task), task.RunFrom);
+
+    static TaskPolicy? PolicyOf(TaskState task) => task.Policy is null ? null : JsonSerializer.Deserialize<TaskPolicy>(task.Policy);
 
     static ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy) : null;
 

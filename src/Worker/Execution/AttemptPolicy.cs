@@ -39,7 +39,8 @@ public sealed record AttemptPolicy(int Attempts, TimeSpan RetryDelay, TimeSpan T
     /// <summary>When every attempt must be over, with room for the grace given to a handler that ignores its token, and for the report's transit.</summary>
     public DateTimeOffset DeadlineFrom(DateTimeOffset start, int fromAttempt, TimeSpan grace, TimeSpan slack)
     {
-        var left = Attempts - fromAttempt + 1;
+        // An operator's retry runs one attempt past the policy's last.
+        var left = Math.Max(1, Attempts - fromAttempt + 1);
         return start + left * (Timeout + grace) + Retry.LongestWaitsFrom(fromAttempt) + slack;
     }
 }

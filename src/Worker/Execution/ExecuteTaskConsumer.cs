@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Worker.Handlers;
+using TaskHub.Worker.Operations;
 
 namespace TaskHub.Worker.Execution;
 
@@ -18,14 +19,16 @@ public sealed class ExecuteTaskConsumer(
     IServiceScopeFactory scopes,
     TaskFence fence,
     AttemptRetries retries,
+    RunningTasks running,
     TimeProvider time,
     ILogger<ExecuteTaskConsumer> logger) : IConsumer<ExecuteTask>
 {
     public async Task Consume(ConsumeContext<ExecuteTask> context)
     {
         var task = context.Message;
-        if (!await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
+        if (running.WasCancelled(task.TaskId) || !await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
             return;
+        using var run = running.Start(task.TaskId);
         var name = task.Signature.Name;
         if (!handlers.TryGet(name, out var handler))
         {
@@ -42,27 +45,32 @@ public sealed class ExecuteTaskConsumer(
         var slack = TimeSpan.FromMilliseconds(workerOptions.Value.DeadlineSlackMs);
         var reportStartAfter = TimeSpan.FromMilliseconds(workerOptions.Value.StartedReportDelayMs);
 
-        for (var attempt = Math.Max(1, task.Attempt); ; attempt++)
+        for (var attempt = Math.Max(1, task.Attempt); !run.Cancelled.IsCancellationRequested; attempt++)
         {
             var startedAt = time.GetUtcNow();
             string error;
             try
             {
-                var run = RunAttempt(context, handler, attempt, policy.Timeout, grace);
+                var attemptRun = RunAttempt(context, handler, attempt, policy.Timeout, grace, run.Cancelled);
                 // A fast attempt costs one event (its outcome, carrying its start) instead of two.
                 var reported = false;
-                if (!await FinishesWithin(run, reportStartAfter))
+                if (!await FinishesWithin(attemptRun, reportStartAfter))
                 {
                     await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace, slack)));
                     reported = true;
                 }
-                var response = await run;
+                var response = await attemptRun;
                 await context.Publish(new TaskSucceeded(task.TaskId, attempt, response, time.GetUtcNow(), reported ? null : startedAt));
                 return;
             }
             catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
             {
                 throw; // the Worker is stopping: leave the message to be redelivered
+            }
+            catch (TaskCancelledByOperatorException)
+            {
+                logger.LogInformation("Task {TaskId} ({Name}) attempt {Attempt} stopped: the task was cancelled", task.TaskId, name, attempt);
+                return; // the saga has the outcome already
             }
             catch (TaskArgumentException ex)
             {
@@ -103,21 +111,28 @@ public sealed class ExecuteTaskConsumer(
     /// The handler's token fires at the timeout; a handler that ignores it gets a short grace and
     /// is then abandoned, so one stuck handler cannot hold the task (or a concurrency slot) forever.
     /// </summary>
-    async Task<string?> RunAttempt(ConsumeContext<ExecuteTask> context, TaskHandler handler, int attempt, TimeSpan timeout, TimeSpan grace)
+    /// <param name="cancelled">Fires when an operator cancels the task: the handler's token fires and the attempt is abandoned at once.</param>
+    async Task<string?> RunAttempt(ConsumeContext<ExecuteTask> context, TaskHandler handler, int attempt, TimeSpan timeout, TimeSpan grace,
+        CancellationToken cancelled)
     {
-        using var attemptCancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var attemptCancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancelled);
         attemptCancellation.CancelAfter(timeout);
         await using var scope = scopes.CreateAsyncScope();
         var taskContext = new TaskContext(context.Message, attempt, attemptCancellation.Token, scope.ServiceProvider, context, time);
         var arguments = handler.Bind(taskContext);
         var run = Task.Run(() => handler.InvokeAsync(arguments));
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancelled);
         try
         {
-            return await run.WaitAsync(timeout + grace, time, context.CancellationToken);
+            return await run.WaitAsync(timeout + grace, time, abandon.Token);
         }
         catch (TimeoutException)
         {
             throw new AttemptTimeoutException(timeout);
+        }
+        catch (OperationCanceledException) when (cancelled.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new TaskCancelledByOperatorException();
         }
         catch (OperationCanceledException) when (attemptCancellation.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {

@@ -7,6 +7,7 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Worker.Execution;
+using TaskHub.Worker.Operations;
 
 namespace TaskHub.Worker.HttpCallee;
 
@@ -22,6 +23,7 @@ public sealed class CallCalleeConsumer(
     IOptions<AsyncTaskOptions> options,
     TaskFence fence,
     AttemptRetries retries,
+    RunningTasks running,
     TimeProvider time,
     ILogger<CallCalleeConsumer> logger) : IConsumer<CallCallee>
 {
@@ -30,14 +32,17 @@ public sealed class CallCalleeConsumer(
     public async Task Consume(ConsumeContext<CallCallee> context)
     {
         var call = context.Message;
-        if (!await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
+        if (running.WasCancelled(call.TaskId) || !await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
             return;
+        // A cancel stops the call or the polling; the callee's late confirmation is ignored by the saga.
+        using var run = running.Start(call.TaskId);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, run.Cancelled);
         var settings = options.Value;
         settings.Tasks.TryGetValue(PolicyName, out var configured);
         var policy = AttemptPolicy.Resolve(call.Policy, configured, null, settings);
         var client = clients.CreateClient(OutboundRegistration.HttpClientName);
 
-        for (var attempt = Math.Max(1, call.Attempt); ; attempt++)
+        for (var attempt = Math.Max(1, call.Attempt); !run.Cancelled.IsCancellationRequested; attempt++)
         {
             var startedAt = time.GetUtcNow();
             // The callee has until the deadline to confirm; past it the Scheduler fails the task as timed out.
@@ -46,13 +51,18 @@ public sealed class CallCalleeConsumer(
             string error;
             try
             {
-                var body = await CallAsync(client, call, context.CancellationToken);
+                var body = await CallAsync(client, call, stop.Token);
                 if (CalleeResponse.FindPoll(body) is not { } poll)
                     return; // accepted: the callee confirms through the completion URL
-                var result = await PollAsync(client, call.TaskId, poll, deadline, context.CancellationToken);
+                var result = await PollAsync(client, call.TaskId, poll, deadline, stop.Token);
                 await context.Publish(result is null
                     ? new TaskFailed(call.TaskId, attempt, "timeout", time.GetUtcNow())
                     : new TaskSucceeded(call.TaskId, attempt, CalleeResponse.AsJson(result), time.GetUtcNow()));
+                return;
+            }
+            catch (OperationCanceledException) when (run.Cancelled.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                logger.LogInformation("HTTP task {TaskId} attempt {Attempt} stopped: the task was cancelled", call.TaskId, attempt);
                 return;
             }
             catch (OutboundUrlRefusedException ex)
