@@ -43,7 +43,7 @@ public static class ApiApp
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
         services.AddSingleton<MonitoringReader>();
-        services.AddSingleton<TaskCommands>();
+        services.AddScoped<TaskCommands>();
         services.AddSingleton<BrokerQueueReader>();
         services.AddHttpClient(BrokerQueueReader.ClientName, c => c.Timeout = TimeSpan.FromSeconds(3));
         services.AddOptions<OperationsOptions>().Bind(builder.Configuration.GetSection(OperationsOptions.Section))

@@ -120,7 +120,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 })
                 .TransitionTo(Cancelled)
                 // Every Worker stops its run, or drops the work message when it comes.
-                .Publish(c => new TaskCancelled(c.Saga.CorrelationId, c.Message.At))
+                .Publish(c => new TaskCancelled(c.Saga.CorrelationId, c.Message.At, c.Saga.RunFrom, Math.Max(c.Saga.Attempts, c.Saga.RunFrom)))
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
             When(Started, c => !Stale(c.Saga, c.Message.Attempt))
@@ -259,7 +259,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         var runs = task.Runs is null ? [] : JsonSerializer.Deserialize<List<TaskRun>>(task.Runs)!;
         runs.Add(new TaskRun(TaskStatuses.FromSagaState(task.CurrentState), task.RunFrom, task.Attempts, task.Error, task.StartedAt, task.FinishedAt));
         task.Runs = JsonSerializer.Serialize(runs);
-        task.RunFrom = task.Attempts + 1;
+        // Past every attempt the closed run had or was sent with, so no message of it is taken for the new run.
+        task.RunFrom = Math.Max(task.Attempts, task.RunFrom) + 1;
         task.Error = null;
         task.Response = null;
         task.StartedAt = null;

@@ -26,9 +26,9 @@ public sealed class ExecuteTaskConsumer(
     public async Task Consume(ConsumeContext<ExecuteTask> context)
     {
         var task = context.Message;
-        if (running.WasCancelled(task.TaskId) || !await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
+        if (running.WasCancelled(task.TaskId, Math.Max(1, task.Attempt)) || !await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
             return;
-        using var run = running.Start(task.TaskId);
+        using var run = running.Start(task.TaskId, Math.Max(1, task.Attempt));
         var name = task.Signature.Name;
         if (!handlers.TryGet(name, out var handler))
         {
@@ -132,6 +132,8 @@ public sealed class ExecuteTaskConsumer(
         }
         catch (OperationCanceledException) when (cancelled.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
+            // The abandon may come first (and end this method, disposing the handler's source before its link fired).
+            await attemptCancellation.CancelAsync();
             throw new TaskCancelledByOperatorException();
         }
         catch (OperationCanceledException) when (attemptCancellation.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)

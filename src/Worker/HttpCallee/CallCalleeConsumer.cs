@@ -32,10 +32,10 @@ public sealed class CallCalleeConsumer(
     public async Task Consume(ConsumeContext<CallCallee> context)
     {
         var call = context.Message;
-        if (running.WasCancelled(call.TaskId) || !await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
+        if (running.WasCancelled(call.TaskId, Math.Max(1, call.Attempt)) || !await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
             return;
         // A cancel stops the call or the polling; the callee's late confirmation is ignored by the saga.
-        using var run = running.Start(call.TaskId);
+        using var run = running.Start(call.TaskId, Math.Max(1, call.Attempt));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, run.Cancelled);
         var settings = options.Value;
         settings.Tasks.TryGetValue(PolicyName, out var configured);

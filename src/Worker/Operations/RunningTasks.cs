@@ -14,31 +14,38 @@ public sealed class RunningTasks(TimeProvider time)
     static readonly TimeSpan RememberCancels = TimeSpan.FromHours(1);
 
     readonly ConcurrentDictionary<Guid, CancellationTokenSource> _runs = new();
-    readonly ConcurrentDictionary<Guid, DateTimeOffset> _cancelled = new();
+    readonly ConcurrentDictionary<Guid, CancelledRun> _cancelled = new();
+
+    readonly record struct CancelledRun(int FromAttempt, int ToAttempt, DateTimeOffset At)
+    {
+        public bool Covers(int attempt) => attempt >= FromAttempt && attempt <= ToAttempt;
+    }
 
     /// <summary>Runs under way here (the heartbeat's in-flight count).</summary>
     public int Count => _runs.Count;
 
-    /// <summary>Starts a run of the task: the token fires when an operator cancels it. Dispose the result when the run ends.</summary>
-    public Run Start(Guid taskId)
+    /// <summary>Starts a run of the task from <paramref name="attempt"/>: the token fires when an operator cancels it. Dispose the result when the run ends.</summary>
+    public Run Start(Guid taskId, int attempt)
     {
         var source = new CancellationTokenSource();
         _runs[taskId] = source;
-        if (_cancelled.ContainsKey(taskId))
+        // A cancel that came between the check and this start.
+        if (WasCancelled(taskId, attempt))
             source.Cancel();
         return new Run(this, taskId, source);
     }
 
-    public bool WasCancelled(Guid taskId) => _cancelled.ContainsKey(taskId);
+    /// <summary>Whether a work message starting at <paramref name="attempt"/> belongs to a run that was cancelled.</summary>
+    public bool WasCancelled(Guid taskId, int attempt) => _cancelled.TryGetValue(taskId, out var cancel) && cancel.Covers(attempt);
 
-    public void Cancel(Guid taskId)
+    public void Cancel(TaskHub.Contracts.Messages.TaskCancelled cancelled)
     {
         var now = time.GetUtcNow();
-        _cancelled[taskId] = now;
-        if (_runs.TryGetValue(taskId, out var run))
+        _cancelled[cancelled.TaskId] = new CancelledRun(cancelled.FromAttempt, cancelled.ToAttempt, now);
+        if (_runs.TryGetValue(cancelled.TaskId, out var run))
             run.Cancel();
-        foreach (var (id, at) in _cancelled)
-            if (now - at > RememberCancels)
+        foreach (var (id, cancel) in _cancelled)
+            if (now - cancel.At > RememberCancels)
                 _cancelled.TryRemove(id, out _);
     }
 

@@ -8,7 +8,7 @@ public sealed class TaskCancelledConsumer(RunningTasks running, ILogger<TaskCanc
 {
     public Task Consume(ConsumeContext<TaskCancelled> context)
     {
-        running.Cancel(context.Message.TaskId);
+        running.Cancel(context.Message);
         logger.LogInformation("Task {TaskId} was cancelled", context.Message.TaskId);
         return Task.CompletedTask;
     }
