@@ -27,8 +27,8 @@ public static class DashboardEndpoints
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         var dashboard = app.MapGroup("/dashboard").ExcludeFromDescription().AllowAnonymous();
+        // Also /dashboard/: routing takes a trailing slash as the same route.
         dashboard.MapGet("", () => File("index.html"));
-        dashboard.MapGet("/", () => File("index.html"));
         dashboard.MapGet("/{file}", (string file) => File(file));
         dashboard.MapPost("/signin", SignIn).DisableAntiforgery();
         dashboard.MapPost("/signout", (HttpResponse response) =>
