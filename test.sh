@@ -11,6 +11,20 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
+# The dashboard tests (tests/TaskHub.Tests/Dashboard) drive Debian's Chromium through Debian's chromedriver:
+# nothing may download a browser of its own here, so a fresh machine gets both packages first.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  as_root=()
+  # CI runs as root; a developer's shell may need sudo.
+  if (( EUID != 0 )) && command -v sudo >/dev/null; then as_root=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Package lists may be missing or stale on a new machine: update them only when the install fails.
+  if ! "${as_root[@]}" apt-get install -y chromium chromium-driver; then
+    "${as_root[@]}" apt-get update
+    "${as_root[@]}" apt-get install -y chromium chromium-driver
+  fi
+fi
+
 # `start` prints the export lines on stdout (progress on stderr).
 stack_env="$(scripts/stack.sh start)"
 eval "$stack_env"

@@ -113,6 +113,6 @@ public static class TaskNewEndpoints
             using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await publish.Publish(new TaskSucceeded(taskId, 0, result, time.GetUtcNow()), deadline.Token);
         }
-        return TypedResults.Ok(new CenterReply(true, task.Status is TaskStatuses.Success or TaskStatuses.Failure ? "already finished" : null));
+        return TypedResults.Ok(new CenterReply(true, TaskStatuses.IsFinished(task.Status) ? "already finished" : null));
     }
 }

@@ -99,7 +99,7 @@ public static class CronEndpoints
     static async Task<Results<Ok<CronTaskView>, ProblemHttpResult>> Get(
         string id, HttpContext http, NpgsqlDataSource database, IClientFactory clients, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId) || !await OwnsAsync(database, taskId, http, cancellationToken))
+        if (!Guid.TryParse(id, out var taskId) || !await OwnsAsync(database, taskId, http, cancellationToken, toRead: true))
             return NotFound(id);
         return await Ask<GetCronTask, CronTaskSnapshot, CronTaskNotFound>(clients, new GetCronTask(taskId), cancellationToken) switch
         {
@@ -155,16 +155,18 @@ public static class CronEndpoints
         if (!query.IsValid)
             return query.Errors.Problem("The query is invalid.");
         return TypedResults.Ok(await CronHistoryReader.ReadAsync(database, taskId, beginAt is > 0 ? beginAt : null, endAt is > 0 ? endAt : null,
-            (int)pageNum, (int)pageSize, Caller.Of(request.HttpContext.User).OwnerFilter, cancellationToken));
+            (int)pageNum, (int)pageSize, Caller.Of(request.HttpContext.User).ReadFilter, cancellationToken));
     }
 
     /// <summary>
-    /// Whether the caller may see the task: an admin any (the Scheduler then says whether it exists), a key
-    /// its own. Someone else's task is answered as absent.
+    /// Whether the caller may act on the task (or, <paramref name="toRead"/>, see it): an admin any (the Scheduler
+    /// then says whether it exists), a monitor any to read, a key its own. Someone else's task is answered as absent.
     /// </summary>
-    internal static async Task<bool> OwnsAsync(NpgsqlDataSource database, Guid taskId, HttpContext http, CancellationToken cancellationToken)
+    internal static async Task<bool> OwnsAsync(NpgsqlDataSource database, Guid taskId, HttpContext http, CancellationToken cancellationToken,
+        bool toRead = false)
     {
-        if (Caller.Of(http.User).OwnerFilter is not { } owner)
+        var caller = Caller.Of(http.User);
+        if ((toRead ? caller.ReadFilter : caller.OwnerFilter) is not { } owner)
             return true;
         await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM cron_tasks WHERE id = $1 AND owner = $2)");
         command.Parameters.AddWithValue(taskId);

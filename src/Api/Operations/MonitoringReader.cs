@@ -108,7 +108,7 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
                    min(m.submitted_at) FILTER (WHERE m.state = 'waiting')
             FROM task_groups g
             LEFT JOIN group_members m ON m.group_name = g.name AND m.state <> 'done'
-                {(owner is null ? "" : "AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = m.task_id AND t.owner = $1)")}
+            {(owner is null ? "" : "WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = m.task_id AND t.owner = $1)")}
             GROUP BY g.name, g.parallels ORDER BY g.name
             """, owner is null ? [] : [Text(owner)]);
         var groups = new List<GroupSummary>();
@@ -137,7 +137,8 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         var members = new List<GroupMember>();
         while (await reader.ReadAsync(cancellationToken))
             members.Add(new GroupMember(reader.GetGuid(0), Nullable(reader, 1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), Instant(reader, 4)));
-        return new GroupDetail(name, parallels, members);
+        // Group names are not owned: to one who reads its own, a group without its tasks is none of its business.
+        return owner is not null && members.Count == 0 ? null : new GroupDetail(name, parallels, members);
     }
 
     /// <summary>Scheduled tasks with their next fire (Quartz's trigger, which only an active task has) and their last fire.</summary>
@@ -193,7 +194,7 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         var queues = new List<PullQueueSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            if (caller.MayUseQueue(reader.GetString(0)))
+            if (caller.MayReadQueue(reader.GetString(0)))
                 queues.Add(new PullQueueSummary(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
                     Instant(reader, 4) is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : null));
         return queues;

@@ -39,23 +39,25 @@ public static class OperationsEndpoints
     {
         var name = http.User.Identity?.Name ?? ApiKeyAuthentication.AnonymousName;
         var scopes = http.User.FindAll(Scopes.ClaimType).Select(c => c.Value).ToList();
-        // admin holds every scope: say so, so a client need not know that rule.
+        // admin holds every scope, monitor reads: say so, so a client need not know those rules.
         if (scopes.Contains(Scopes.Admin))
             scopes = [.. Scopes.All];
+        else if (scopes.Contains(Scopes.Monitor) && !scopes.Contains(Scopes.Read))
+            scopes.Add(Scopes.Read);
         return TypedResults.Ok(new CallerView(name, scopes, name == ApiKeyAuthentication.AnonymousName));
     }
 
     static async Task<Ok<IReadOnlyList<GroupSummary>>> Groups(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await monitoring.GroupsAsync(Caller.Of(http.User).OwnerFilter, cancellationToken));
+        TypedResults.Ok(await monitoring.GroupsAsync(Caller.Of(http.User).ReadFilter, cancellationToken));
 
     static async Task<Results<Ok<GroupDetail>, ProblemHttpResult>> Group(string name, HttpContext http, MonitoringReader monitoring,
         CancellationToken cancellationToken) =>
-        await monitoring.GroupAsync(name, Caller.Of(http.User).OwnerFilter, cancellationToken) is { } group
+        await monitoring.GroupAsync(name, Caller.Of(http.User).ReadFilter, cancellationToken) is { } group
             ? TypedResults.Ok(group)
             : Problems.NotFound("name", "Group not found", $"No group is named '{name}'.");
 
     static async Task<Ok<IReadOnlyList<ScheduleSummary>>> Schedules(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await monitoring.SchedulesAsync(Caller.Of(http.User).OwnerFilter, cancellationToken));
+        TypedResults.Ok(await monitoring.SchedulesAsync(Caller.Of(http.User).ReadFilter, cancellationToken));
 
     static void MapControl(RouteGroupBuilder ops, string verb, CronTaskAction action, string name, string summary) =>
         ops.MapPost($"/schedules/{{id}}/{verb}", (string id, HttpContext http, NpgsqlDataSource database, IClientFactory clients, CancellationToken cancellationToken) =>
@@ -78,7 +80,7 @@ public static class OperationsEndpoints
     }
 
     static async Task<Ok<IReadOnlyList<CallbackSummary>>> Callbacks(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await monitoring.CallbacksAsync(Caller.Of(http.User).OwnerFilter, cancellationToken));
+        TypedResults.Ok(await monitoring.CallbacksAsync(Caller.Of(http.User).ReadFilter, cancellationToken));
 
     static async Task<Ok<IReadOnlyList<PullQueueSummary>>> PullQueues(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken) =>
         TypedResults.Ok(await monitoring.PullQueuesAsync(Caller.Of(http.User), cancellationToken));

@@ -49,7 +49,7 @@ public static class TaskEndpoints
     static async Task<Results<Ok<TaskPage>, ValidationProblem>> List(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken)
     {
         var query = new QueryFields(http.Request.Query, new RequestErrors());
-        var filter = TaskFilter.Read(query, Caller.Of(http.User).OwnerFilter);
+        var filter = TaskFilter.Read(query, Caller.Of(http.User).ReadFilter);
         var limit = (int?)query.Integer("limit", 1, TaskFilter.MaxPageSize) ?? 50;
         var cursor = TaskCursor.Read(query);
         if (!query.IsValid)
@@ -58,11 +58,11 @@ public static class TaskEndpoints
     }
 
     static async Task<Ok<TaskStats>> Stats(HttpContext http, MonitoringReader monitoring, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await monitoring.StatsAsync(Caller.Of(http.User).OwnerFilter, cancellationToken));
+        TypedResults.Ok(await monitoring.StatsAsync(Caller.Of(http.User).ReadFilter, cancellationToken));
 
     static async Task<Results<Ok<TaskView>, ProblemHttpResult>> GetTask(string id, HttpContext http, TaskReader reader, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var taskId) || await reader.FindAsync(taskId, Caller.Of(http.User).OwnerFilter, cancellationToken) is not { } task)
+        if (!Guid.TryParse(id, out var taskId) || await reader.FindAsync(taskId, Caller.Of(http.User).ReadFilter, cancellationToken) is not { } task)
             return TaskReader.NotFound(id);
         return TypedResults.Ok(task);
     }

@@ -210,7 +210,32 @@ public sealed class RequestFuzzTests : DefinitionTest
             ["POST /task/list_queue"] = new([], [], """{"cursor": "a", "count": 10}"""),
             ["POST /task/stat_queue"] = new([], [], """{"queue": "fq"}"""),
             ["POST /task/status"] = new([], [], """{"queue": "fq", "id": "f1"}"""),
+            // The operations routes: lists, and actions on ids that name nothing (the waiting task must stay as it is).
+            ["GET /tasks"] = new([], Query(("status", "WAITING"), ("name", "http"), ("queue", "taskhub.http"), ("group", "g"),
+                ("from", "2026-01-01T00:00:00Z"), ("to", "2100-01-01T00:00:00Z"), ("q", "http"), ("limit", "10"),
+                ("cursor", new TaskHub.Api.Operations.TaskCursor(DateTimeOffset.UtcNow, Guid.Empty).ToString())), null),
+            ["GET /tasks/stats"] = new([], [], null),
+            ["POST /tasks/{id}/retry"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["POST /tasks/{id}/cancel"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["DELETE /tasks/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["POST /tasks/retry"] = new([], Bulk("FAILURE"), null),
+            ["POST /tasks/cancel"] = new([], Bulk("WAITING"), null),
+            ["GET /me"] = new([], [], null),
+            ["GET /groups"] = new([], [], null),
+            ["GET /groups/{name}"] = new(Path(("name", "g")), [], null, ValidIs404: true),
+            ["GET /schedules"] = new([], [], null),
+            ["POST /schedules/{id}/pause"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["POST /schedules/{id}/resume"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["POST /schedules/{id}/fire"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["GET /callbacks"] = new([], [], null),
+            ["GET /pull-queues"] = new([], [], null),
+            ["GET /workers"] = new([], [], null),
+            ["GET /broker/queues"] = new([], [], null),
         };
+
+        // A dry run over a filter that matches nothing: no case of it may change a row.
+        Dictionary<string, string> Bulk(string status) => Query(("status", status), ("name", "none"), ("queue", "none"), ("group", "none"),
+            ("from", "2026-01-01T00:00:00Z"), ("to", "2100-01-01T00:00:00Z"), ("q", "none"), ("max", "5"), ("dryRun", "true"));
     }
 
     /// <summary>The token of the confirm URL a callee of <paramref name="task"/> is given.</summary>

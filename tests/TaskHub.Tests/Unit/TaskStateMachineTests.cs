@@ -153,4 +153,59 @@ public sealed class TaskStateMachineTests : IAsyncLifetime
         Assert.Equal(_t0.AddSeconds(1), task.StartedAt);
         Assert.Null(task.Deadline); // no Worker deadline announced: the sweeper leaves it to the Worker's report
     }
+
+    [Fact]
+    public async Task A_cancelled_task_ignores_what_its_run_reports_and_tells_the_workers()
+    {
+        var id = NewId.NextGuid();
+        await Submit(id);
+        await _harness.Bus.Publish(new TaskStarted(id, 2, _t0.AddSeconds(1), _t0.AddMinutes(5)));
+        await Settle(id, m => m.Running);
+        await _harness.Bus.Publish(new CancelTask(id, "ops", _t0.AddSeconds(2)));
+        await Settle(id, m => m.Cancelled);
+
+        await _harness.Bus.Publish(new TaskSucceeded(id, 2, "\"late\"", _t0.AddSeconds(3)));
+        await _harness.Bus.Publish(new CancelTask(id, "ops", _t0.AddSeconds(4)));
+        var task = await Settle(id, m => m.Cancelled);
+
+        Assert.Null(task.Response);
+        Assert.Equal("cancelled by ops", task.Error);
+        Assert.Equal(_t0.AddSeconds(2), task.FinishedAt);
+        Assert.Equal(TaskStatuses.Cancelled, TaskStatuses.FromSagaState(task.CurrentState));
+        Assert.Equal(TaskStatuses.Failure, TaskStatuses.InSeedWords(TaskStatuses.FromSagaState(task.CurrentState)));
+        var cancelled = Assert.Single(await _harness.Published.SelectAsync<TaskCancelled>(m => m.Context.Message.TaskId == id).ToListAsync());
+        Assert.Equal((1, 2), (cancelled.Context.Message.FromAttempt, cancelled.Context.Message.ToAttempt));
+    }
+
+    [Fact]
+    public async Task A_retry_starts_a_run_past_the_last_attempt_and_ignores_the_old_runs_reports()
+    {
+        var id = NewId.NextGuid();
+        await _harness.Bus.Publish(new SubmitTask(id, TaskSignature.Create("Job", 7), null, new TaskPolicy(Attempts: 2, TimeoutMs: 500), _t0));
+        await Settle(id, m => m.Waiting);
+        await _harness.Bus.Publish(new TaskFailed(id, 2, "broke", _t0.AddSeconds(1)));
+        await Settle(id, m => m.Failed);
+        await _harness.Bus.Publish(new TaskSucceeded(id, 1, "\"never\"", _t0.AddSeconds(2)));
+        await _harness.Bus.Publish(new RetryTask(id, "ops", _t0.AddSeconds(3)));
+        var waiting = await Settle(id, m => m.Waiting);
+
+        Assert.Equal(3, waiting.RunFrom);
+        Assert.Null(waiting.Error);
+        Assert.Null(waiting.FinishedAt);
+        var run = Assert.Single(System.Text.Json.JsonSerializer.Deserialize<TaskRun[]>(waiting.Runs!)!);
+        Assert.Equal(new TaskRun(TaskStatuses.Failure, 1, 2, "broke", _t0.AddSeconds(1), _t0.AddSeconds(1)), run);
+        var resent = (await _harness.Sent.SelectAsync<ExecuteTask>(m => m.Context.Message.TaskId == id).ToListAsync()).Last().Context.Message;
+        Assert.Equal(3, resent.Attempt);
+        Assert.Equal(new TaskPolicy(Attempts: 2, TimeoutMs: 500), resent.Policy);
+        Assert.Equal(7, resent.Signature.Args[0].Value.GetInt32());
+
+        // A late report of the first run is not the second run's outcome; the second run's is.
+        await _harness.Bus.Publish(new TaskSucceeded(id, 2, "\"stale\"", _t0.AddSeconds(4)));
+        await _harness.Bus.Publish(new RetryTask(id, "ops", _t0.AddSeconds(4)));
+        Assert.Equal("Waiting", (await Settle(id, m => m.Waiting)).CurrentState);
+        await _harness.Bus.Publish(new TaskSucceeded(id, 3, "\"fresh\"", _t0.AddSeconds(5)));
+        var done = await Settle(id, m => m.Succeeded);
+        Assert.Equal("\"fresh\"", done.Response);
+        Assert.Equal(3, done.Attempts);
+    }
 }
