@@ -48,6 +48,13 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["AsyncTask:Broker"] = broker,
     ["AsyncTask:ResultBackend"] = database,
     ["Telemetry:Enabled"] = "false",
+    // As the development profile, whose appsettings live beside the Api, not here.
+    ["Auth:AllowAnonymous"] = "true",
+    ["Auth:ConfirmKey"] = "bench-confirm-key-0123456789abcdef0123456789",
+    ["Auth:RateLimit:PerSecond"] = "0",
+    ["Outbound:SigningKey"] = "bench-signing-key-0123456789abcdef0123",
+    ["Bus:SigningKeys:bench"] = "bench-bus-key-0123456789abcdef0123456789",
+    ["Bus:SignWith"] = "bench",
     ["Logging:LogLevel:Default"] = "Warning",
 });
 builder.WebHost.UseUrls("http://127.0.0.1:0");

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TaskHub.Api.Auth;
@@ -60,32 +61,28 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
     /// <summary>How many names <see cref="StatsAsync"/> lists (the most numerous).</summary>
     const int StatsNames = 50;
 
+    /// <summary>
+    /// The counts by name and status are a scan of the whole table (about 0.25 s at a million rows, see
+    /// bench/README.md), so each reader's are kept for <see cref="OperationsOptions.CountsCacheFor"/>: a
+    /// dashboard polling every 2 s then costs one scan per interval, however many watch it.
+    /// </summary>
+    readonly ConcurrentDictionary<string, (DateTimeOffset At, Dictionary<string, Dictionary<string, long>> ByName)> _counts = new();
+
     public async Task<TaskStats> StatsAsync(string? owner, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var byName = await CountsAsync(owner, now, cancellationToken);
         var hourAgo = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(-59);
         var ownerOnly = owner is null ? "" : " AND owner = $2";
         await using var batch = database.CreateBatch();
-        NpgsqlBatchCommand Query(string sql) => new(sql) { Parameters = { new NpgsqlParameter<DateTimeOffset> { TypedValue = hourAgo }, TaskHub.Api.Tasks.TaskReader.TextParameter(owner) } };
-        batch.BatchCommands.Add(Query($"SELECT name, current_state, count(*) FROM tasks WHERE true{ownerOnly} GROUP BY name, current_state"));
+        NpgsqlBatchCommand Query(string sql) => new(sql) { Parameters = { new NpgsqlParameter<DateTimeOffset> { TypedValue = hourAgo }, Text(owner) } };
         batch.BatchCommands.Add(Query($"SELECT date_trunc('minute', created_at), count(*) FROM tasks WHERE created_at >= $1{ownerOnly} GROUP BY 1"));
         batch.BatchCommands.Add(Query($"""
             SELECT date_trunc('minute', finished_at), count(*) FILTER (WHERE current_state = 'Succeeded'), count(*) FILTER (WHERE current_state = 'Failed')
             FROM tasks WHERE finished_at >= $1{ownerOnly} GROUP BY 1
             """));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        var byStatus = TaskStatuses.All.ToDictionary(s => s, _ => 0L);
-        var byName = new Dictionary<string, Dictionary<string, long>>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var (name, status, count) = (reader.GetString(0), TaskStatuses.FromSagaState(reader.GetString(1)), reader.GetInt64(2));
-            byStatus[status] += count;
-            if (!byName.TryGetValue(name, out var counts))
-                byName[name] = counts = TaskStatuses.All.ToDictionary(s => s, _ => 0L);
-            counts[status] += count;
-        }
         var minutes = Enumerable.Range(0, 60).Select(i => hourAgo.AddMinutes(i)).ToDictionary(m => m, m => new MinuteCounts(m, 0, 0, 0));
-        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             if (minutes.TryGetValue(Minute(reader), out var m))
                 minutes[m.Minute] = m with { Submitted = reader.GetInt64(1) };
@@ -93,12 +90,33 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         while (await reader.ReadAsync(cancellationToken))
             if (minutes.TryGetValue(Minute(reader), out var m))
                 minutes[m.Minute] = m with { Succeeded = reader.GetInt64(1), Failed = reader.GetInt64(2) };
+        var byStatus = TaskStatuses.All.ToDictionary(s => s, s => byName.Values.Sum(counts => counts[s]));
         return new TaskStats(byStatus,
             byName.OrderByDescending(n => n.Value.Values.Sum()).ThenBy(n => n.Key, StringComparer.Ordinal).Take(StatsNames)
                 .Select(n => new NameCounts(n.Key, n.Value)).ToList(),
             minutes.Values.OrderBy(m => m.Minute).ToList());
 
         static DateTimeOffset Minute(NpgsqlDataReader reader) => new(reader.GetDateTime(0).Ticks, TimeSpan.Zero);
+    }
+
+    async Task<Dictionary<string, Dictionary<string, long>>> CountsAsync(string? owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var key = owner ?? "";
+        if (_counts.TryGetValue(key, out var cached) && now - cached.At < options.Value.CountsCacheFor)
+            return cached.ByName;
+        await using var command = Command($"SELECT name, current_state, count(*) FROM tasks{(owner is null ? "" : " WHERE owner = $1")} GROUP BY name, current_state",
+            owner is null ? [] : [Text(owner)]);
+        var byName = new Dictionary<string, Dictionary<string, long>>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var (name, status, count) = (reader.GetString(0), TaskStatuses.FromSagaState(reader.GetString(1)), reader.GetInt64(2));
+                if (!byName.TryGetValue(name, out var counts))
+                    byName[name] = counts = TaskStatuses.All.ToDictionary(s => s, _ => 0L);
+                counts[status] += count;
+            }
+        _counts[key] = (now, byName);
+        return byName;
     }
 
     public async Task<IReadOnlyList<GroupSummary>> GroupsAsync(string? owner, CancellationToken cancellationToken)

@@ -11,6 +11,10 @@ public sealed class OperationsOptions
     [Range(typeof(TimeSpan), "00:00:02", "01:00:00", ErrorMessage = "Operations:WorkerSilentAfter must be between 2 s and 1 h (was {0})")]
     public TimeSpan WorkerSilentAfter { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long the task counts of <c>/tasks/stats</c> (a scan of the whole table) are reused; the per-minute figures are always fresh.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Operations:CountsCacheFor must be between 0 and 10 min (was {0})")]
+    public TimeSpan CountsCacheFor { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>RabbitMQ's management API, for queue depths and consumers; no URL: <c>/broker/queues</c> says it is not configured.</summary>
     public RabbitManagementOptions RabbitManagement { get; set; } = new();
 }

@@ -450,7 +450,7 @@ function viewTasks(main, _params, query) {
     name: input('filter-name', 'text', 'name'),
     queue: input('filter-queue', 'text', 'queue'),
     group: input('filter-group', 'text', 'group'),
-    q: input('filter-q', 'search', 'q', 'args, message, error…'),
+    q: input('filter-q', 'search', 'q', 'id, name or error text'),
     from: input('filter-from', 'datetime-local', 'from'),
     to: input('filter-to', 'datetime-local', 'to'),
   };
