@@ -66,6 +66,8 @@ dotnet build Solution.sln -c Release
 
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 export TaskHub__Tasks__Path="$repo/tasks"
+# The dashboard's queue depths come from the local broker's management API (guest works on loopback).
+export Operations__RabbitManagement__Url="$TASKHUB_RABBITMQ_MANAGEMENT"
 
 # Prefixes each line with [name]. It ignores Ctrl-C so that the services' shutdown
 # messages still get through.

@@ -67,30 +67,29 @@ public static class TaskEndpoints
         return TypedResults.Ok(task);
     }
 
+    static Task<Results<Accepted<TaskCommandAccepted>, ProblemHttpResult>> Retry(
+        string id, HttpContext http, TaskReader reader, TaskCommands commands, CancellationToken cancellationToken) =>
+        Command(id, http, reader, Retryable, "Only a FAILURE or CANCELLED task can be retried.", TaskStatuses.Waiting,
+            (taskId, by) => commands.RetryAsync(taskId, by, cancellationToken), cancellationToken);
+
+    static Task<Results<Accepted<TaskCommandAccepted>, ProblemHttpResult>> Cancel(
+        string id, HttpContext http, TaskReader reader, TaskCommands commands, CancellationToken cancellationToken) =>
+        Command(id, http, reader, Cancellable, "Only a WAITING or RUNNING task can be cancelled.", TaskStatuses.Cancelled,
+            (taskId, by) => commands.CancelAsync(taskId, by, cancellationToken), cancellationToken);
+
     /// <summary>
     /// 202: the command is durably on its way to the saga, which decides; the task's status then says what
     /// won (a task that finished meanwhile stays finished). 409 when the task is already past where the command applies.
     /// </summary>
-    static async Task<Results<Accepted<TaskCommandAccepted>, ProblemHttpResult>> Retry(
-        string id, HttpContext http, TaskReader reader, TaskCommands commands, CancellationToken cancellationToken)
+    static async Task<Results<Accepted<TaskCommandAccepted>, ProblemHttpResult>> Command(string id, HttpContext http, TaskReader reader,
+        string[] appliesTo, string rule, string becomes, Func<Guid, string?, Task> send, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId) || await reader.FindAsync(taskId, Caller.Of(http.User).OwnerFilter, cancellationToken) is not { } task)
             return TaskReader.NotFound(id);
-        if (!Retryable.Contains(task.Status))
-            return Conflict(id, task.Status, "Only a FAILURE or CANCELLED task can be retried.");
-        await commands.RetryAsync(taskId, Caller.Of(http.User).Name, cancellationToken);
-        return TypedResults.Accepted($"/tasks/{taskId}", new TaskCommandAccepted(taskId, TaskStatuses.Waiting));
-    }
-
-    static async Task<Results<Accepted<TaskCommandAccepted>, ProblemHttpResult>> Cancel(
-        string id, HttpContext http, TaskReader reader, TaskCommands commands, CancellationToken cancellationToken)
-    {
-        if (!Guid.TryParse(id, out var taskId) || await reader.FindAsync(taskId, Caller.Of(http.User).OwnerFilter, cancellationToken) is not { } task)
-            return TaskReader.NotFound(id);
-        if (!Cancellable.Contains(task.Status))
-            return Conflict(id, task.Status, "Only a WAITING or RUNNING task can be cancelled.");
-        await commands.CancelAsync(taskId, Caller.Of(http.User).Name, cancellationToken);
-        return TypedResults.Accepted($"/tasks/{taskId}", new TaskCommandAccepted(taskId, TaskStatuses.Cancelled));
+        if (!appliesTo.Contains(task.Status))
+            return Conflict(id, task.Status, rule);
+        await send(taskId, Caller.Of(http.User).Name);
+        return TypedResults.Accepted($"/tasks/{taskId}", new TaskCommandAccepted(taskId, becomes));
     }
 
     static async Task<Results<NoContent, ProblemHttpResult>> Delete(
