@@ -57,6 +57,8 @@ public static class ApiApp
                 "Api:PublicBaseUrl must be an absolute http(s) URL such as https://taskhub.example.com")
             .Validate(o => o.MaxBodyBytes.Default > 0, "Api:MaxBodyBytes:Default must be a positive number of bytes")
             .Validate(o => o.MaxBodyBytes.PullQueue > 0, "Api:MaxBodyBytes:PullQueue must be a positive number of bytes")
+            .Validate(o => o.IdempotencyWindow >= TimeSpan.FromMinutes(1) && o.IdempotencyWindow <= TimeSpan.FromDays(30),
+                "Api:IdempotencyWindow must be between 1 min and 30 days")
             .ValidateOnStart();
         services.AddPullQueue(builder.Configuration);
         services.AddTaskDefinitionRoutes(builder.Configuration);

@@ -19,6 +19,9 @@ public sealed class ApiOptions
     /// <summary>The largest body each route group takes (<c>Api:MaxBodyBytes:Default</c>, <c>Api:MaxBodyBytes:PullQueue</c>).</summary>
     public BodyLimits MaxBodyBytes { get; set; } = new();
 
+    /// <summary>How long the answer to a request with an <c>Idempotency-Key</c> is kept to answer its repeats (24 h).</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>
     /// How long a request waits for the broker to take what it sends. MassTransit holds a send while its
     /// connection is down; past this the caller gets 503 instead of waiting for its own timeout.

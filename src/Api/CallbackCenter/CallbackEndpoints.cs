@@ -20,7 +20,7 @@ public static class CallbackEndpoints
     {
         var group = app.MapGroup("/callback").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewCallback).WithSummary("Deliver the body (or `callee`'s answer) to `callback`: now, later, repeatedly or debounced")
-            .Accepts<object>("application/json").WithQuery<CallbackNewQuery>().RequireScope(Scopes.Submit);
+            .Accepts<object>("application/json").WithQuery<CallbackNewQuery>().RequireScope(Scopes.Submit).WithIdempotency();
         group.MapGet("/{id}", GetCallback).WithSummary("A callback's state and its fires").RequireScope(Scopes.Read);
         group.MapDelete("/{id}", CancelCallback).WithSummary("Stop a callback (an interval stops firing)").RequireScope(Scopes.Manage);
         return app;
@@ -59,7 +59,7 @@ public static class CallbackEndpoints
                 DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
             RETURNING id, xmax = 0
             """);
-        command.Parameters.AddWithValue(NewId.NextGuid());
+        command.Parameters.AddWithValue(Idempotency.IdFor(request.HttpContext));
         command.Parameters.AddWithValue((object?)callee ?? DBNull.Value);
         command.Parameters.AddWithValue(callback!);
         command.Parameters.AddWithValue(body);
@@ -76,10 +76,16 @@ public static class CallbackEndpoints
         command.Parameters.Add(TaskReader.TextParameter(System.Diagnostics.Activity.Current?.Id));
         Guid id;
         bool created;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        try
         {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             (id, created) = (reader.GetGuid(0), reader.GetBoolean(1));
+        }
+        catch (PostgresException ex) when (ex is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "callbacks_pkey" })
+        {
+            // The repeat of a keyed request whose first Api died before keeping its answer: the callback is there.
+            return TypedResults.Ok(new CenterReply(true, Idempotency.IdFor(request.HttpContext).ToString()));
         }
         // A request within an open debounce window only replaces the body the window will deliver.
         if (created)

@@ -22,7 +22,7 @@ public static class TaskNewEndpoints
     {
         var group = app.MapGroup("/task").WithTags("Callback center").WithRequestRules(limits => limits.Default);
         group.MapPost("/new", NewTask).WithSummary("Queue a call of `callee`; its confirmed result goes to `callback`")
-            .Accepts<object>("application/json").WithQuery<TaskNewQuery>().RequireScope(Scopes.Submit);
+            .Accepts<object>("application/json").WithQuery<TaskNewQuery>().RequireScope(Scopes.Submit).WithIdempotency();
         // No key: the token in the confirm URL the callee was given is the capability.
         group.MapPost("/end/{id}", EndTask).WithSummary("The callee confirms the task: the body is its result; `token` is the one of the URL it was given")
             .Accepts<object>("application/json").WithQuery<ConfirmQuery>().AllowAnonymous();
@@ -45,7 +45,7 @@ public static class TaskNewEndpoints
         if (!q.IsValid)
             return q.Errors.Problem("The task was not created");
 
-        var id = NewId.NextGuid();
+        var id = Idempotency.IdFor(request.HttpContext);
         var now = time.GetUtcNow();
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);

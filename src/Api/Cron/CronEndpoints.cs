@@ -20,9 +20,9 @@ public static class CronEndpoints
     public static IEndpointRouteBuilder MapCronEndpoints(this IEndpointRouteBuilder app)
     {
         var tasks = app.MapGroup("/v1/task").WithTags("Scheduled tasks").WithRequestRules(limits => limits.Default);
-        tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json").RequireScope(Scopes.Submit)
+        tasks.MapPost("", Create).Accepts<CronTaskBody>("application/json").RequireScope(Scopes.Submit).WithIdempotency()
             .WithName("CreateScheduledTask").WithSummary("Schedule a cron task: its callback is called at every fire");
-        tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json").RequireScope(Scopes.Submit)
+        tasks.MapPost("/quick", CreateQuick).Accepts<QuickTaskBody>("application/json").RequireScope(Scopes.Submit).WithIdempotency()
             .WithName("CreateQuickTask").WithSummary("Call a callback once at a unix second (now if past)");
         // No key: the fire's token (128 random bits, handed to the receiver) is the capability.
         tasks.MapPost("/status", ReportStatus).Accepts<StatusReportBody>("application/json").AllowAnonymous()
@@ -42,23 +42,23 @@ public static class CronEndpoints
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
-        return await Schedule(body.Errors, new CronRequestReader(urls).CronTask(body), Caller.Of(request.HttpContext.User), clients, cancellationToken);
+        return await Schedule(body.Errors, new CronRequestReader(urls).CronTask(body), request.HttpContext, clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> CreateQuick(
         HttpRequest request, OutboundUrlPolicy urls, IClientFactory clients, CancellationToken cancellationToken)
     {
         var body = (await JsonBody.ReadAsync(request, cancellationToken)).Fields();
-        return await Schedule(body.Errors, new CronRequestReader(urls).QuickTask(body), Caller.Of(request.HttpContext.User), clients, cancellationToken);
+        return await Schedule(body.Errors, new CronRequestReader(urls).QuickTask(body), request.HttpContext, clients, cancellationToken);
     }
 
     static async Task<Results<Created<CronTaskView>, ValidationProblem, ProblemHttpResult>> Schedule(
-        RequestErrors errors, CronTaskSpec spec, Caller caller, IClientFactory clients, CancellationToken cancellationToken)
+        RequestErrors errors, CronTaskSpec spec, HttpContext http, IClientFactory clients, CancellationToken cancellationToken)
     {
         if (!errors.IsValid)
             return errors.Problem(Invalid);
-        var id = NewId.NextGuid();
-        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec, false, caller.Owner),
+        var id = Idempotency.IdFor(http);
+        switch (await Ask<ScheduleCronTask, CronTaskSnapshot, CronTaskRejected>(clients, new ScheduleCronTask(id, spec, false, Caller.Of(http.User).Owner),
                     cancellationToken))
         {
             case CronTaskSnapshot created:

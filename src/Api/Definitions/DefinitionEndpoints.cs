@@ -31,7 +31,7 @@ public static class DefinitionEndpoints
         var tasks = app.MapGroup("/tasks").WithTags("Task definitions").WithRequestRules(limits => limits.Default);
         tasks.MapPost("/{name}", AddTask).WithName("AddDefinedTask")
             .WithSummary("Add a task of the declared type `name`; `id` (optional) makes the add idempotent").Accepts<AddTaskBody>("application/json")
-            .RequireScope(Scopes.Submit);
+            .RequireScope(Scopes.Submit).WithIdempotency();
         tasks.MapGet("/{name}/{id}", GetTask).WithName("GetDefinedTask")
             .WithSummary("A task of type `name` by the id the add answered (or the caller's own id): status, progress, response")
             .RequireScope(Scopes.Read);
@@ -64,7 +64,7 @@ public static class DefinitionEndpoints
         }
 
         var caller = Caller.Of(request.HttpContext.User);
-        var taskId = callerId is null ? NewId.NextGuid() : DefinedTaskIds.From(definition.Id, callerId, caller.Owner);
+        var taskId = callerId is null ? Idempotency.IdFor(request.HttpContext) : DefinedTaskIds.From(definition.Id, callerId, caller.Owner);
         var (outcome, waiting) = await store.AdmitAsync(definition, taskId, cancellationToken);
         switch (outcome)
         {

@@ -6,8 +6,8 @@ namespace TaskHub.Api.Health;
 /// <summary>
 /// A request that met an outage of the broker or the database is not known to be taken: 503 ProblemDetails
 /// with <c>Retry-After</c>, so the caller knows to send it again (a 500 would say TaskHub is broken). A
-/// submission cut off by <c>Api:BrokerTimeout</c> may still have reached the broker; sending it again then
-/// makes a second task (idempotency keys are issue 20's).
+/// submission cut off by <c>Api:BrokerTimeout</c> may still have reached the broker; sent again with the same
+/// <c>Idempotency-Key</c> it is the same task (without one, a second).
 /// </summary>
 public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILogger<OutageExceptionHandler> logger) : IExceptionHandler
 {

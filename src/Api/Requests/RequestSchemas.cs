@@ -42,6 +42,17 @@ public static class RequestSchemas
                             Schema = new OpenApiSchema { Type = IsInteger(property.PropertyType) ? JsonSchemaType.Integer : JsonSchemaType.String },
                         });
                 }
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IdempotentMetadata>().Any())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = Idempotency.Header,
+                        In = ParameterLocation.Header,
+                        Description = "Send the same request again with the same key to get the first answer and create nothing (Api:IdempotencyWindow, 24 h); another request with it is 422.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
+                    });
+                }
                 return Task.CompletedTask;
             });
         });

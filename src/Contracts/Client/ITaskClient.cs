@@ -16,5 +16,9 @@ public interface ITaskClient
     Task<TaskStatusSnapshot> WaitForResultAsync(Guid taskId, TimeSpan timeout, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Where the task goes and how it is retried; unset fields use the Worker's policy for the task name.</summary>
-public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null);
+/// <summary>
+/// Where the task goes and how it is retried; unset fields use the Worker's policy for the task name.
+/// <paramref name="IdempotencyKey"/>: sending again with the same key is the same task (its id is made from the key,
+/// and the Scheduler takes a task id once), so a send whose outcome is unknown can simply be repeated.
+/// </summary>
+public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null, string? IdempotencyKey = null);

@@ -10,12 +10,15 @@ namespace TaskHub.Contracts.Client;
 /// <summary>A singleton on the bus itself, so producers can hold it anywhere.</summary>
 public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider time) : ITaskClient
 {
+    /// <summary>Where .NET producers' idempotency keys become task ids (the HTTP routes' keys have their own, per API key).</summary>
+    static readonly Guid IdempotencyNamespace = new("7d0a4c61-92e8-4b3f-8f15-3e6b2d9c0a47");
+
     readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
 
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
-        var taskId = options?.TaskId ?? NewId.NextGuid();
+        var taskId = options?.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
         await bus.SubmitTaskAsync(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
         return taskId;
     }

@@ -281,6 +281,9 @@ public sealed class RequestFuzzTests : DefinitionTest
         foreach (var parameter in Parameters(operation))
         {
             var name = parameter.GetProperty("name").GetString()!;
+            // Headers (Idempotency-Key) have tests of their own.
+            if (parameter.GetProperty("in").GetString() == "header")
+                continue;
             if (parameter.GetProperty("in").GetString() == "path")
             {
                 var expected = name == "name" ? "name" : "id";
