@@ -42,6 +42,8 @@ public static class ApiApp
 
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
+        // A confirmation the broker does not take in time is kept in the outbox for a Scheduler's relay.
+        services.AddSingleton<TaskHub.Hosting.Outbox.OutboxTable>();
         services.AddSingleton<MonitoringReader>();
         services.AddScoped<TaskCommands>();
         services.AddSingleton<BrokerQueueReader>();

@@ -10,6 +10,8 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting;
+using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Api.CallbackCenter;
 
@@ -92,9 +94,14 @@ public static class TaskNewEndpoints
         }
     }
 
+    static readonly Guid ConfirmNamespace = new("3a9d6e21-4c7b-4f08-b5e2-6d1f0a8c9e37");
+
+    /// <summary>One outbox row per task's confirmation, however often the callee sends it.</summary>
+    static Guid ConfirmId(Guid taskId) => NameBasedIds.From(ConfirmNamespace, taskId.ToString("N"));
+
     static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(
         string id, HttpRequest request, TaskReader tasks, ConfirmTokens tokens, IPublishEndpoint publish, IOptions<ApiOptions> api,
-        TimeProvider time, CancellationToken cancellationToken)
+        OutboxTable outbox, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId))
             return TaskReader.NotFound(id);
@@ -110,8 +117,19 @@ public static class TaskNewEndpoints
         var result = body.Text;
         if (!TaskStatuses.IsFinished(task.Status))
         {
-            using var deadline = api.Value.BrokerDeadline(cancellationToken);
-            await publish.Publish(new TaskSucceeded(taskId, 0, result, time.GetUtcNow()), deadline.Token);
+            var succeeded = new TaskSucceeded(taskId, 0, result, time.GetUtcNow());
+            try
+            {
+                using var deadline = api.Value.BrokerDeadline(cancellationToken);
+                await publish.Publish(succeeded, deadline.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested || TransientFaults.IsTransient(ex))
+            {
+                // The broker did not take it in time (away, or this process's link to it stuck): the outbox keeps it,
+                // and a Scheduler's relay sends it within its poll interval. Taken either way, so the callee need not retry.
+                await outbox.InsertDueAsync(OutboxMessage.Publish(succeeded, typeof(TaskSucceeded)) with { Id = ConfirmId(taskId) }, time.GetUtcNow(),
+                    cancellationToken);
+            }
         }
         return TypedResults.Ok(new CenterReply(true, TaskStatuses.IsFinished(task.Status) ? "already finished" : null));
     }
