@@ -39,6 +39,10 @@ public sealed class TaskHubWorkerBuilder
         return this;
     }
 
+    /// <summary>The queues as consumed: "" is <c>AsyncTask:DefaultQueue</c>, a concurrency of 0 is <c>AsyncTask:Concurrency</c>.</summary>
+    internal IEnumerable<(string Queue, int Concurrency)> Endpoints(AsyncTaskOptions options) =>
+        Workers.Select(w => (w.Queue.Length > 0 ? w.Queue : options.DefaultQueue, w.Concurrency > 0 ? w.Concurrency : options.Concurrency));
+
     /// <summary>Consume <paramref name="queue"/> ("" = <c>AsyncTask:DefaultQueue</c>) running up to <paramref name="concurrency"/> tasks at once (0 = <c>AsyncTask:Concurrency</c>).</summary>
     public TaskHubWorkerBuilder StartWorker(string queue, int concurrency)
     {
@@ -81,9 +85,7 @@ public static class WorkerApp
         {
             var asyncTask = sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
             var http = sp.GetRequiredService<IOptions<WorkerOptions>>().Value.HttpConcurrency;
-            var endpoints = worker.Workers
-                .Select(w => (Queue: w.Queue.Length > 0 ? w.Queue : asyncTask.DefaultQueue, Concurrency: w.Concurrency > 0 ? w.Concurrency : asyncTask.Concurrency))
-                .Concat(http > 0 ? [(asyncTask.HttpQueue, http)] : []).ToList();
+            var endpoints = worker.Endpoints(asyncTask).Concat(http > 0 ? [(asyncTask.HttpQueue, http)] : []).ToList();
             return WorkerIdentity.Of(endpoints, sp.GetRequiredService<TimeProvider>().GetUtcNow());
         });
         services.AddHostedService<WorkerHeartbeat>();
@@ -100,10 +102,9 @@ public static class WorkerApp
             (context, cfg) =>
             {
                 var options = context.GetRequiredService<IOptions<AsyncTaskOptions>>().Value;
-                foreach (var (queue, concurrency) in worker.Workers)
+                foreach (var (queue, limit) in worker.Endpoints(options))
                 {
-                    var limit = concurrency > 0 ? concurrency : options.Concurrency;
-                    cfg.ReceiveEndpoint(queue.Length > 0 ? queue : options.DefaultQueue, e =>
+                    cfg.ReceiveEndpoint(queue, e =>
                     {
                         e.ConcurrentMessageLimit = limit;
                         e.PrefetchCount = Math.Max(16, limit * 2);

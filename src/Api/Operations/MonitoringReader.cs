@@ -154,7 +154,7 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         await reader.NextResultAsync(cancellationToken);
         var members = new List<GroupMember>();
         while (await reader.ReadAsync(cancellationToken))
-            members.Add(new GroupMember(reader.GetGuid(0), Nullable(reader, 1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), Instant(reader, 4)));
+            members.Add(new GroupMember(reader.GetGuid(0), TaskHub.Api.Tasks.TaskReader.Text(reader, 1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3), Instant(reader, 4)));
         // Group names are not owned: to one who reads its own, a group without its tasks is none of its business.
         return owner is not null && members.Count == 0 ? null : new GroupDetail(name, parallels, members);
     }
@@ -176,10 +176,10 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         {
             DateTimeOffset? next = reader.IsDBNull(5) ? null : new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero);
             var state = reader.GetString(4);
-            schedules.Add(new ScheduleSummary(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), Nullable(reader, 3),
+            schedules.Add(new ScheduleSummary(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), TaskHub.Api.Tasks.TaskReader.Text(reader, 3),
                 // As GET /v1/task/{id} says it: an active task without a trigger has fired its last.
                 state == Contracts.Cron.CronTaskStates.Active && next is null ? Contracts.Cron.CronTaskStates.Completed : state,
-                state == Contracts.Cron.CronTaskStates.Active ? next : null, reader.GetInt32(6), Instant(reader, 7), Nullable(reader, 8), reader.GetString(9)));
+                state == Contracts.Cron.CronTaskStates.Active ? next : null, reader.GetInt32(6), Instant(reader, 7), TaskHub.Api.Tasks.TaskReader.Text(reader, 8), reader.GetString(9)));
         }
         return schedules;
     }
@@ -195,7 +195,7 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
         var callbacks = new List<CallbackSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            callbacks.Add(new CallbackSummary(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), Nullable(reader, 3), reader.GetInt32(4),
+            callbacks.Add(new CallbackSummary(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), TaskHub.Api.Tasks.TaskReader.Text(reader, 3), reader.GetInt32(4),
                 reader.IsDBNull(5) ? null : reader.GetInt32(5), Instant(reader, 6), reader.IsDBNull(7) ? null : reader.GetInt64(7),
                 reader.GetFieldValue<DateTimeOffset>(8), reader.GetString(9)));
         return callbacks;
@@ -257,10 +257,8 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
     static NpgsqlParameter Text(string? value) => TaskHub.Api.Tasks.TaskReader.TextParameter(value);
 
     static TaskSummary Summary(NpgsqlDataReader r) => new(
-        r.GetGuid(0), r.GetString(1), TaskStatuses.FromSagaState(r.GetString(2)), r.GetString(3), Nullable(r, 4), Nullable(r, 5),
-        r.GetInt32(6), r.GetInt32(7), r.GetInt32(8), Nullable(r, 9), Nullable(r, 10), r.GetFieldValue<DateTimeOffset>(11), Instant(r, 12), Instant(r, 13));
-
-    static string? Nullable(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+        r.GetGuid(0), r.GetString(1), TaskStatuses.FromSagaState(r.GetString(2)), r.GetString(3), TaskHub.Api.Tasks.TaskReader.Text(r, 4), TaskHub.Api.Tasks.TaskReader.Text(r, 5),
+        r.GetInt32(6), r.GetInt32(7), r.GetInt32(8), TaskHub.Api.Tasks.TaskReader.Text(r, 9), TaskHub.Api.Tasks.TaskReader.Text(r, 10), r.GetFieldValue<DateTimeOffset>(11), Instant(r, 12), Instant(r, 13));
 
     static DateTimeOffset? Instant(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetFieldValue<DateTimeOffset>(column);
 }

@@ -8,6 +8,7 @@ using TaskHub.Api.Requests;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Persistence;
 
 namespace TaskHub.Api.Tasks;
 
@@ -170,13 +171,7 @@ public sealed class TaskCommands(ISendEndpointProvider endpoints, Npgsql.NpgsqlD
     /// <summary>Deletes a finished task and what hangs off it (as the retention sweep does); false if it is not finished (any more).</summary>
     public async Task<bool> DeleteAsync(Guid taskId, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            WITH deleted AS (DELETE FROM tasks WHERE id = $1 AND current_state IN ('Succeeded', 'Failed', 'Cancelled') RETURNING id),
-                 deliveries AS (DELETE FROM callback_deliveries WHERE task_id IN (SELECT id FROM deleted)),
-                 attempts AS (DELETE FROM callback_attempts WHERE task_id IN (SELECT id FROM deleted)),
-                 members AS (DELETE FROM group_members WHERE state = 'done' AND task_id IN (SELECT id FROM deleted))
-            SELECT count(*) FROM deleted
-            """);
+        await using var command = database.CreateCommand(TaskRows.DeleteSql("id = $1 AND current_state IN ('Succeeded', 'Failed', 'Cancelled')"));
         command.Parameters.AddWithValue(taskId);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))! > 0;
     }

@@ -59,5 +59,6 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
     /// <summary>Text that may be null (an owner filter, where null matches every owner), typed so PostgreSQL need not guess.</summary>
     public static NpgsqlParameter TextParameter(string? text) => new NpgsqlParameter<string?> { TypedValue = text, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
 
-    static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+    /// <summary>A text column that may be NULL.</summary>
+    public static string? Text(NpgsqlDataReader reader, int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
 }

@@ -8,6 +8,8 @@ using TaskHub.Scheduler.Cron;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Persistence;
 
+using TaskHub.Hosting.Persistence;
+
 namespace TaskHub.Scheduler.Tasks;
 
 /// <summary>
@@ -59,13 +61,7 @@ public sealed class TaskSweeper(
         var now = time.GetUtcNow();
         var resultsSince = now.AddSeconds(-asyncTask.Value.ResultsExpireIn);
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-            WITH expired AS (DELETE FROM tasks WHERE expires_at <= $1 RETURNING id),
-                 deliveries AS (DELETE FROM callback_deliveries WHERE task_id IN (SELECT id FROM expired)),
-                 attempts AS (DELETE FROM callback_attempts WHERE task_id IN (SELECT id FROM expired)),
-                 members AS (DELETE FROM group_members WHERE state = 'done' AND task_id IN (SELECT id FROM expired))
-            SELECT count(*) FROM expired
-            """) { Parameters = { new NpgsqlParameter { Value = now } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(TaskRows.DeleteSql("expires_at <= $1")) { Parameters = { new NpgsqlParameter { Value = now } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH ended AS (DELETE FROM callbacks WHERE state <> 'active' AND updated_at <= $1 RETURNING id),
                  fires AS (DELETE FROM callback_fires WHERE callback_id IN (SELECT id FROM ended))

@@ -173,6 +173,8 @@ public sealed class TaskStateMachineTests : IAsyncLifetime
         Assert.Equal(_t0.AddSeconds(2), task.FinishedAt);
         Assert.Equal(TaskStatuses.Cancelled, TaskStatuses.FromSagaState(task.CurrentState));
         Assert.Equal(TaskStatuses.Failure, TaskStatuses.InSeedWords(TaskStatuses.FromSagaState(task.CurrentState)));
+        // The harness records a publish after the saga's state is visible: wait for it, then count.
+        Assert.True(await _harness.Published.Any<TaskCancelled>(m => m.Context.Message.TaskId == id));
         var cancelled = Assert.Single(await _harness.Published.SelectAsync<TaskCancelled>(m => m.Context.Message.TaskId == id).ToListAsync());
         Assert.Equal((1, 2), (cancelled.Context.Message.FromAttempt, cancelled.Context.Message.ToAttempt));
     }
