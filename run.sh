@@ -28,7 +28,8 @@ stop_children() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for ((i = 0; i < 30; i++)); do
     local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    # The group, not the leader: the supervising shell goes at once, the service when its shutdown is done.
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
     (( alive )) || break
     sleep 1
   done
@@ -78,10 +79,13 @@ prefix() {
 
 # Starts `dotnet run` for src/<project> in its own session, output prefixed with [name].
 # --no-launch-profile: launchSettings.json would override ASPNETCORE_URLS and the environment.
+# Supervised as docker-compose's restart policy: a service that exits with 75 (its send path stayed
+# stuck after a broker restart: Health:ExitWhenStuck) is started again; any other exit ends the run.
 start_service() {
   local name=$1 project=$2
   shift 2
-  setsid env "$@" dotnet run --no-build --no-launch-profile -c Release --project "src/$project" \
+  setsid bash -c 'while :; do "$@"; code=$?; (( code == 75 )) || exit "$code"; echo "run.sh: $0 exited with 75; starting it again" >&2; done' \
+    "$name" env "$@" dotnet run --no-build --no-launch-profile -c Release --project "src/$project" \
     </dev/null > >(prefix "$name") 2>&1 &
   pids+=("$!")
   names+=("$name")

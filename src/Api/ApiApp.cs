@@ -67,7 +67,7 @@ public static class ApiApp
 
         services.AddTaskHubAuth(builder.Configuration);
         services.AddTaskHubBus(x => x.AddTaskClient());
-        services.AddTaskHubHealthChecks();
+        services.AddTaskHubHealthChecks(builder.Configuration);
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<OutageExceptionHandler>();
         return builder;

@@ -4,18 +4,26 @@ namespace TaskHub.Testing;
 
 /// <summary>
 /// A Scheduler, Worker or Api run as its own process (<c>dotnet X.dll</c>, as in production), its
-/// output in a log file. Stopped with SIGTERM, or killed with SIGKILL as a fault. One source for the
+/// output in a log file. Stopped with SIGTERM, or killed with SIGKILL as a fault. Supervised as
+/// run.sh and docker-compose's restart policy do: a process that exits with 75 (its send path was
+/// stuck, <c>StuckSendWatchdog</c>) is started again, into the same log. One source for the
 /// benchmark and the fault tests, linked into both projects.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    readonly Process _process;
+    const int RestartExitCode = 75;
+    readonly ProcessStartInfo _start;
+    readonly Stopwatch _age = Stopwatch.StartNew();
+    readonly List<string> _restarts = [];
+    volatile Process _process;
+    volatile bool _stopping;
 
-    ServiceProcess(string name, Process process, string log)
+    ServiceProcess(string name, ProcessStartInfo start, string log)
     {
         Name = name;
-        _process = process;
+        _start = start;
         Log = log;
+        _process = Launch();
     }
 
     public string Name { get; }
@@ -24,6 +32,29 @@ public sealed class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     /// <summary>True once the test killed it on purpose: its exit is not a failure.</summary>
     public bool Killed { get; private set; }
+    /// <summary>Each start again after an exit with 75, as "exited 75 at +12.3s (pid 4242)".</summary>
+    public IReadOnlyList<string> Restarts { get { lock (_restarts) return [.. _restarts]; } }
+
+    Process Launch()
+    {
+        var process = new Process { StartInfo = _start, EnableRaisingEvents = true };
+        process.Exited += (_, _) => RestartIfStuck(process);
+        if (!process.Start())
+            throw new InvalidOperationException($"could not start {Name}");
+        return process;
+    }
+
+    void RestartIfStuck(Process exited)
+    {
+        if (Killed || _stopping || exited.ExitCode != RestartExitCode)
+            return;
+        lock (_restarts)
+        {
+            _restarts.Add($"exited {RestartExitCode} at +{_age.Elapsed.TotalSeconds:0.0}s (pid {exited.Id})");
+            File.AppendAllText(Log, $"----- {Name} exited with {RestartExitCode}: started again -----\n");
+            _process = Launch();
+        }
+    }
 
     public static ServiceProcess Start(string name, string dll, IEnumerable<KeyValuePair<string, string>> environment, string log)
     {
@@ -40,8 +71,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         };
         foreach (var (key, value) in environment)
             start.Environment[key] = value;
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {dll}");
-        return new ServiceProcess(name, process, log);
+        return new ServiceProcess(name, start, log);
     }
 
     public string LogTail(int lines = 40)
@@ -68,19 +98,22 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task KillAsync()
     {
         Killed = true;
-        if (_process.HasExited) return;
-        _process.Kill(); // SIGKILL on Unix
-        await _process.WaitForExitAsync();
+        var process = _process;
+        if (process.HasExited) return;
+        process.Kill(); // SIGKILL on Unix
+        await process.WaitForExitAsync();
     }
 
     public async Task StopAsync()
     {
-        if (_process.HasExited) return;
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]))
+        _stopping = true;
+        var process = _process;
+        if (process.HasExited) return;
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]))
             await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        try { await _process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); }
     }
 
     public async ValueTask DisposeAsync()

@@ -8,6 +8,7 @@ using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
+using TaskHub.Hosting.Health;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting;
@@ -101,7 +102,7 @@ public static class TaskNewEndpoints
 
     static async Task<Results<Ok<CenterReply>, ValidationProblem, ProblemHttpResult>> EndTask(
         string id, HttpRequest request, TaskReader tasks, ConfirmTokens tokens, IPublishEndpoint publish, IOptions<ApiOptions> api,
-        OutboxTable outbox, TimeProvider time, CancellationToken cancellationToken)
+        OutboxTable outbox, BrokerSends sends, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var taskId))
             return TaskReader.NotFound(id);
@@ -127,6 +128,8 @@ public static class TaskNewEndpoints
             {
                 // The broker did not take it in time (away, or this process's link to it stuck): the outbox keeps it,
                 // and a Scheduler's relay sends it within its poll interval. Taken either way, so the callee need not retry.
+                if (ex is OperationCanceledException)
+                    sends.TimedOut(typeof(TaskSucceeded));
                 await outbox.InsertDueAsync(OutboxMessage.Publish(succeeded, typeof(TaskSucceeded)) with { Id = ConfirmId(taskId) }, time.GetUtcNow(),
                     cancellationToken);
             }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using TaskHub.Hosting;
+using TaskHub.Hosting.Health;
 
 namespace TaskHub.Api.Health;
 
@@ -9,7 +10,8 @@ namespace TaskHub.Api.Health;
 /// submission cut off by <c>Api:BrokerTimeout</c> may still have reached the broker; sent again with the same
 /// <c>Idempotency-Key</c> it is the same task (without one, a second).
 /// </summary>
-public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILogger<OutageExceptionHandler> logger) : IExceptionHandler
+public sealed class OutageExceptionHandler(IProblemDetailsService problems, BrokerSends sends, ILogger<OutageExceptionHandler> logger)
+    : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -18,6 +20,8 @@ public sealed class OutageExceptionHandler(IProblemDetailsService problems, ILog
         if (!(brokerTimedOut || TransientFaults.IsTransient(exception)) || context.Response.HasStarted)
             return false;
         logger.LogWarning("{Method} {Path} not taken: {Error}", context.Request.Method, context.Request.Path, exception.Message);
+        if (brokerTimedOut)
+            sends.TimedOut($"{context.Request.Method} {(context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? context.Request.Path}");
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "1";
         return await problems.TryWriteAsync(new ProblemDetailsContext

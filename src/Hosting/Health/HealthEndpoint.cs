@@ -72,11 +72,7 @@ public static class HealthEndpointRegistration
     /// <summary>The health checks, and their routes on <c>Health:Urls</c> when it is set.</summary>
     public static IHealthChecksBuilder AddTaskHubHealthEndpoint(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<HealthEndpointOptions>().Bind(configuration.GetSection(HealthEndpointOptions.Section))
-            .Validate(o => string.IsNullOrWhiteSpace(o.Urls) || o.Urls.Split(';').All(u => Uri.TryCreate(u, UriKind.Absolute, out _)),
-                "Health:Urls must be absolute URLs separated by ';', such as http://127.0.0.1:8081")
-            .ValidateOnStart();
         services.AddHostedService<HealthEndpoint>();
-        return services.AddTaskHubHealthChecks();
+        return services.AddTaskHubHealthChecks(configuration);
     }
 }

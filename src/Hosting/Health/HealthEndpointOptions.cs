@@ -1,10 +1,26 @@
 namespace TaskHub.Hosting.Health;
 
-/// <summary>The <c>Health</c> section of the Scheduler and the Worker (the Api serves health on its own port).</summary>
+/// <summary>The <c>Health</c> section, the same on every process.</summary>
 public sealed class HealthEndpointOptions
 {
     public const string Section = "Health";
 
-    /// <summary>Where <c>/health/live</c> and <c>/health/ready</c> listen, e.g. <c>http://127.0.0.1:8081</c>; empty: not served.</summary>
+    /// <summary>
+    /// Where the Scheduler and the Worker serve <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c>, e.g.
+    /// <c>http://127.0.0.1:8081</c>; empty: not served. The Api serves them on its own port.
+    /// </summary>
     public string? Urls { get; set; }
+
+    /// <summary>
+    /// How long the broker connection must have been back before sends that keep timing out mean this process's
+    /// send path is stuck (<see cref="StuckSendWatchdog"/>). Longer than MassTransit takes to reconnect (~15 s here).
+    /// </summary>
+    public TimeSpan StuckSendsAfter { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Whether a process whose send path is stuck exits with <see cref="StuckSendWatchdog.ExitCode"/> for its
+    /// supervisor to start it again (run.sh, docker-compose's restart policy, an orchestrator); false: only
+    /// <c>/health/live</c> says 503, for an orchestrator that restarts on it.
+    /// </summary>
+    public bool ExitWhenStuck { get; set; } = true;
 }

@@ -1,28 +1,40 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 
 namespace TaskHub.Hosting.Health;
 
 /// <summary>
-/// Health, the same on every process: <c>/health/live</c> is 200 while the process runs;
-/// <c>/health/ready</c> (and <c>/health</c>) is 200 only when every readiness check passes (the
-/// broker, the database, and what the process adds), else 503.
+/// Health, the same on every process: <c>/health/live</c> is 200 while the process runs and its send path is
+/// not stuck (<see cref="StuckSendWatchdog"/>); <c>/health/ready</c> (and <c>/health</c>) is 200 only when every
+/// readiness check passes (the broker, the database, and what the process adds), else 503.
 /// </summary>
 public static class TaskHubHealth
 {
     public const string Ready = "ready";
+    public const string Live = "live";
 
-    /// <summary>The broker and database checks every process has; MassTransit adds its bus check itself.</summary>
-    public static IHealthChecksBuilder AddTaskHubHealthChecks(this IServiceCollection services)
+    /// <summary>The broker and database checks every process has, and the stuck-send watchdog; MassTransit adds its bus check itself.</summary>
+    public static IHealthChecksBuilder AddTaskHubHealthChecks(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddOptions<HealthEndpointOptions>().Bind(configuration.GetSection(HealthEndpointOptions.Section))
+            .Validate(o => string.IsNullOrWhiteSpace(o.Urls) || o.Urls.Split(';').All(u => Uri.TryCreate(u, UriKind.Absolute, out _)),
+                "Health:Urls must be absolute URLs separated by ';', such as http://127.0.0.1:8081")
+            .Validate(o => o.StuckSendsAfter > TimeSpan.Zero, "Health:StuckSendsAfter must be positive, such as 00:00:20")
+            .ValidateOnStart();
         services.AddSingleton<BrokerHealthCheck>();
+        services.TryAddSingleton<BrokerSends>();
+        services.AddSingleton<StuckSendWatchdog>();
+        services.AddHostedService(sp => sp.GetRequiredService<StuckSendWatchdog>());
         return services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
-            .AddCheck<PostgresHealthCheck>("postgres", tags: [Ready]);
+            .AddCheck<PostgresHealthCheck>("postgres", tags: [Ready])
+            .AddCheck<StuckSendWatchdog>("sends", tags: [Live, Ready]);
     }
 
     public static IEndpointRouteBuilder MapTaskHubHealth(this IEndpointRouteBuilder app)
@@ -31,7 +43,11 @@ public static class TaskHubHealth
         // Probes (a load balancer, an orchestrator) carry no API key.
         app.MapHealthChecks("/health", ready).AllowAnonymous();
         app.MapHealthChecks("/health/ready", ready).AllowAnonymous();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(Live),
+            ResultStatusCodes = { [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 },
+        }).AllowAnonymous();
         return app;
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
+using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Outbox;
@@ -16,7 +17,8 @@ namespace TaskHub.Scheduler.Outbox;
 /// callback deliveries claim their rows, and the Worker's fence drops resent work for a finished task or
 /// for an attempt already under way.
 /// </summary>
-public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxRelay> logger)
+public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, BrokerSends sends, IOptions<OutboxOptions> options, TimeProvider time,
+    ILogger<OutboxRelay> logger)
     : BackgroundService, IAsyncDisposable
 {
     readonly OutboxOptions settings = options.Value;
@@ -84,6 +86,10 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, IO
             }
             catch (Exception ex)
             {
+                if (ex is OperationCanceledException && m.Destination is { } destination)
+                    sends.TimedOut(destination);
+                else if (ex is OperationCanceledException)
+                    sends.TimedOut(m.MessageType);
                 logger.LogWarning("Outbox message {Id} ({Type}) could not be sent now ({Error}); it is sent again after its lease",
                     m.Id, m.MessageType.Name, ex.Message);
                 return null;

@@ -18,7 +18,8 @@ public sealed record FaultReport(
     string FaultDetail,
     TimeSpan LoadEnd,
     string Drain,
-    IReadOnlyList<string> UnexpectedExits)
+    IReadOnlyList<string> UnexpectedExits,
+    IReadOnlyList<string> Restarts)
 {
     IEnumerable<AcceptedTask> Success => Accepted.Where(t => t.Status == TaskStatuses.Success);
     IEnumerable<AcceptedTask> Failure => Accepted.Where(t => t.Status == TaskStatuses.Failure);
@@ -55,7 +56,8 @@ public sealed record FaultReport(
             $"max in-flight per group {string.Join(' ', groups)}; " +
             $"callee calls {Peer.Calls} for {Peer.CalledTasks} tasks ({calledNotAccepted} not accepted), duplicate calls of confirmed tasks {Peer.DuplicateCalls}, " +
             $"repeat calls in flight {Peer.RepeatCallsInFlight}, confirm retries after 5xx {Peer.ConfirmRetries}, confirms answered 4xx {Peer.ConfirmsRejected}, given up {Peer.ConfirmsGivenUp}; " +
-            $"health {HealthTransitions}; fault {FaultStart.TotalSeconds:0.0}s-{FaultEnd.TotalSeconds:0.0}s{(FaultDetail.Length > 0 ? $" ({FaultDetail})" : "")}, load ended {LoadEnd.TotalSeconds:0.0}s, {Drain}";
+            $"health {HealthTransitions}; fault {FaultStart.TotalSeconds:0.0}s-{FaultEnd.TotalSeconds:0.0}s{(FaultDetail.Length > 0 ? $" ({FaultDetail})" : "")}, load ended {LoadEnd.TotalSeconds:0.0}s, {Drain}" +
+            $"; restarted after a stuck send path: {(Restarts.Count == 0 ? "none" : string.Join(", ", Restarts))}";
     }
 
     /// <summary>Every broken promise, each with a few examples.</summary>

@@ -41,9 +41,10 @@ public sealed class FaultRun(TaskHubSystem system, LoopbackPeer peer)
     /// <summary>
     /// The wait also ends when nothing moved (no task finished, no callback arrived) this long: longer
     /// than every recovery clock TaskHub has that finishes work (claim lease 10 s, callback retry
-    /// ≤ 10 s, sweep 1 s), so a stall this long does not resolve itself within the bound either.
+    /// ≤ 10 s, sweep 1 s; a stuck send path: Health:StuckSendsAfter 20 s after the broker is back, the
+    /// outbox's lease, a restart), so a stall this long does not resolve itself within the bound either.
     /// </summary>
-    public static readonly TimeSpan StallBound = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan StallBound = TimeSpan.FromSeconds(45);
     // Longer than the Api's own Api:BrokerTimeout (5 s), as a client's should be: an outage is then a 503, not a timeout.
     static readonly TimeSpan SubmitTimeout = TimeSpan.FromSeconds(10);
 
@@ -126,7 +127,7 @@ public sealed class FaultRun(TaskHubSystem system, LoopbackPeer peer)
         return new FaultReport(fault, accepted, new Dictionary<string, int>(_notAccepted), peer.Counts(),
             accepted.Where(t => t.WantsCallback).ToDictionary(t => t.Id, t => peer.CallbacksFor(t.Id)),
             expectHealthDip, health.Went503(faultStart), health.BackTo200After503(faultStart), health.Transitions(),
-            faultStart, faultEnd, faultDetail, loadEnd, drainEnd, system.UnexpectedExits().ToList());
+            faultStart, faultEnd, faultDetail, loadEnd, drainEnd, system.UnexpectedExits().ToList(), system.Restarts().ToList());
     }
 
     async Task SubmitAsync(Submission s)

@@ -186,6 +186,9 @@ public sealed class TaskHubSystem : IAsyncDisposable
     public IEnumerable<string> UnexpectedExits() =>
         _processes.Where(p => p.HasExited && !p.Killed).Select(p => $"{p.Name} exited; its log {p.Log} ends:\n{p.LogTail()}");
 
+    /// <summary>Each start again of a process that exited with 75 (its send path stuck), as its supervisor would.</summary>
+    public IEnumerable<string> Restarts() => _processes.SelectMany(p => p.Restarts.Select(r => $"{p.Name} {r}"));
+
     public string LogTails(int lines = 25) =>
         string.Join("\n", _processes.Select(p => $"----- {p.Name} (pid {p.Pid}{(p.HasExited ? ", exited" : "")}) {p.Log} -----\n{p.LogTail(lines)}"));
 

@@ -1,3 +1,4 @@
+using TaskHub.Tests.Infrastructure;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 
@@ -20,7 +21,7 @@ public sealed class ChromiumFixture : IDisposable
     public IWebDriver Driver { get; }
 
     /// <summary>The repo's TestResults/screenshots (git-ignored), found from the test binaries up to Solution.sln.</summary>
-    public string ScreenshotDir { get; } = Path.Combine(RepoRoot(), "TestResults", "screenshots");
+    public string ScreenshotDir { get; } = Path.Combine(TestSystem.RepoRoot, "TestResults", "screenshots");
 
     public ChromiumFixture()
     {
@@ -66,13 +67,5 @@ public sealed class ChromiumFixture : IDisposable
             {
             }
         }
-    }
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Solution.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Solution.sln.");
     }
 }

@@ -40,9 +40,7 @@ public sealed class DefinitionRunTests : DefinitionTest
     [Fact]
     public async Task The_repositorys_sample_type_runs_the_seeds_handler_and_hooks()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Solution.sln")))
-            root = Path.GetDirectoryName(root)!;
+        var root = TestSystem.RepoRoot;
         await StartAsync(_ => { }, ("TaskHub:Tasks:Path", Path.Combine(root, "tasks")), ("Worker:Samples", "true"));
 
         var id = await AddNewAsync("test", new { args = new[] { 42 } });

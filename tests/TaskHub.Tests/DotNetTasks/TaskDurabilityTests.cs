@@ -242,10 +242,7 @@ public sealed class TaskDurabilityTests : SystemTest
     {
         var testBin = AppContext.BaseDirectory; // tests/TaskHub.Tests/bin/<Configuration>/net10.0/
         var configuration = new DirectoryInfo(testBin.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var root = testBin;
-        while (!File.Exists(Path.Combine(root, "Solution.sln")))
-            root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar))!;
-        var dll = Path.Combine(root, "src", "Worker", "bin", configuration, "net10.0", "TaskHub.Worker.dll");
+        var dll = Path.Combine(TestSystem.RepoRoot, "src", "Worker", "bin", configuration, "net10.0", "TaskHub.Worker.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built");
         var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(dll)! };
         foreach (var (key, value) in System.Settings(("Worker:Samples", "true"), ("AsyncTask:DefaultQueue", queue)))

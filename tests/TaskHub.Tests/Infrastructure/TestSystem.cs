@@ -10,6 +10,7 @@ using TaskHub.Api;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Transport;
 using TaskHub.Scheduler;
+using TaskHub.Testing;
 using TaskHub.Worker;
 
 namespace TaskHub.Tests.Infrastructure;
@@ -23,6 +24,7 @@ public sealed class TestSystem : IAsyncLifetime
 {
     readonly string _name = $"t{Guid.NewGuid():N}"[..16];
     readonly List<IHost> _hosts = [];
+    readonly List<ServiceProcess> _processes = [];
 
     public TestStack Stack { get; private set; } = null!;
     public string Broker { get; private set; } = "";
@@ -37,6 +39,8 @@ public sealed class TestSystem : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var process in _processes)
+            await process.DisposeAsync();
         foreach (var host in Enumerable.Reverse(_hosts))
             await StopAsync(host);
         await Stack.DropDatabaseAsync(_name);
@@ -72,6 +76,8 @@ public sealed class TestSystem : IAsyncLifetime
             ["Auth:AllowAnonymous"] = "true",
             ["Auth:ConfirmKey"] = ConfirmKey,
             ["Auth:RateLimit:PerSecond"] = "0",
+            // In-process hosts share the test runner's process: a stuck send path says so on /health/live, never exits it.
+            ["Health:ExitWhenStuck"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:MassTransit"] = "Warning",
         };
@@ -92,6 +98,33 @@ public sealed class TestSystem : IAsyncLifetime
         var host = await StartHostAsync(b => b.Services.AddAsyncTaskOptions(b.Configuration)
             .Services.AddTaskHubBus(x => x.AddTaskClient()), []);
         return host.Services.GetRequiredService<ITaskClient>();
+    }
+
+    /// <summary>The repository: the folder above the test binaries that holds Solution.sln.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Solution.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Solution.sln.");
+    }
+
+    /// <summary>
+    /// The built src/<paramref name="project"/> as its own process (as in production), with this system's settings
+    /// as environment variables; supervised as run.sh does (<see cref="ServiceProcess"/>). Stopped with the test.
+    /// </summary>
+    public ServiceProcess StartProcess(string project, params (string, string?)[] settings)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var dll = Path.Combine(RepoRoot, "src", project, "bin", configuration, "net10.0", $"TaskHub.{project}.dll");
+        var environment = Settings([("DOTNET_ENVIRONMENT", "Development"), ("ASPNETCORE_ENVIRONMENT", "Development"), .. settings])
+            .Select(s => KeyValuePair.Create(s.Key.Replace(":", "__"), s.Value ?? ""));
+        var log = Path.Combine(Path.GetTempPath(), $"taskhub-{_name}-{project.ToLowerInvariant()}-{_processes.Count}.log");
+        var process = ServiceProcess.Start(project.ToLowerInvariant(), dll, environment, log);
+        _processes.Add(process);
+        return process;
     }
 
     /// <summary>The Api on Kestrel on a free loopback port, and a client for it.</summary>

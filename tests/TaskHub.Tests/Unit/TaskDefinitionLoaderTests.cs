@@ -1,3 +1,4 @@
+using TaskHub.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using TaskHub.Api.Definitions;
 using TaskHub.Contracts.Definitions;
@@ -229,9 +230,7 @@ public sealed class TaskDefinitionLoaderTests : IDisposable
     [Fact]
     public void The_repositorys_sample_definition_loads()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Solution.sln")))
-            root = Path.GetDirectoryName(root)!;
+        var root = TestSystem.RepoRoot;
         var definition = TaskDefinitionLoader.ParseFile(Path.Combine(root, "tasks", "test.json"), Env);
         Assert.Equal(("test", "SomeAsyncTask"), (definition.Id, definition.Process.Handler));
         Assert.Equal(["OnAdd", "OnSuccess", "OnError", "OnProgress"], definition.Events.All.Select(h => h.Target));
