@@ -12,7 +12,7 @@ namespace TaskHub.Hosting.Health;
 /// Liveness of the send path. MassTransit recovers its connection after a broker restart, but a send endpoint
 /// of it can stay stuck (<see cref="BrokerSends"/>), and nothing inside the process brings it back: its bus cannot
 /// be restarted. Once the broker connection has been back for <c>Health:StuckSendsAfter</c> and a destination's
-/// sends still all time out, the process is stuck: <c>/health/live</c> says 503 and, unless
+/// sends still all time out (its own, or those of a probe it publishes every second), the process is stuck: <c>/health/live</c> says 503 and, unless
 /// <c>Health:ExitWhenStuck</c> is false, the process exits at once with <see cref="ExitCode"/>, as a kill -9
 /// would, for its supervisor to start it again. Every process survives a kill -9 by design (the fault tests).
 /// </summary>
@@ -23,6 +23,8 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
     public const int ExitCode = 75;
 
     static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
+    // A confirmed publish takes milliseconds here; under a loaded machine, well under a second.
+    static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
     DateTimeOffset? connectedSince;
     string? stuck;
 
@@ -31,6 +33,7 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
         var bus = services.GetRequiredService<IBus>();
         using var sent = bus.ConnectSendObserver(sends);
         using var published = bus.ConnectPublishObserver(sends);
+        var probe = Task.CompletedTask;
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(Every, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -38,6 +41,30 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
                 return;
             if (await CheckAsync(stoppingToken) is { } destination && options.Value.ExitWhenStuck)
                 Exit(destination);
+            if (probe.IsCompleted && connectedSince is not null)
+                probe = ProbeAsync(bus, stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// One publish of <see cref="BrokerProbe"/> (to an exchange nothing is bound to), so that a process with nothing to
+    /// send still finds out that its send path is stuck: the probe's timeouts count as any destination's.
+    /// </summary>
+    async Task ProbeAsync(IBus bus, CancellationToken stoppingToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        deadline.CancelAfter(ProbeTimeout);
+        try
+        {
+            await bus.Publish(new BrokerProbe(time.GetUtcNow()), deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            sends.TimedOut(typeof(BrokerProbe));
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            logger.LogDebug("The broker probe failed: {Error}", ex.Message);
         }
     }
 
@@ -72,3 +99,6 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
     [DllImport("libc", EntryPoint = "_exit")]
     static extern void ExitNow(int status);
 }
+
+/// <summary>What <see cref="StuckSendWatchdog"/> publishes to try the send path; nobody consumes it.</summary>
+public sealed record BrokerProbe(DateTimeOffset At);

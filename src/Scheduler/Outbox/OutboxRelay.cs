@@ -105,7 +105,8 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, Br
             await Bus.Publish(message.Message, message.MessageType, resent ? MarkResentPublish : Pipe.Empty<PublishContext>(), cancellationToken);
             return;
         }
-        var endpoint = await Bus.GetSendEndpoint(message.Destination);
+        // Bounded too: after a broker restart MassTransit can hold this without end, and the relay's loop with it.
+        var endpoint = await Bus.GetSendEndpoint(message.Destination).WaitAsync(cancellationToken);
         await endpoint.Send(message.Message, message.MessageType, resent ? MarkResent : Pipe.Empty<SendContext>(), cancellationToken);
     }
 

@@ -41,7 +41,7 @@ public sealed class FaultRun(TaskHubSystem system, LoopbackPeer peer)
     /// <summary>
     /// The wait also ends when nothing moved (no task finished, no callback arrived) this long: longer
     /// than every recovery clock TaskHub has that finishes work (claim lease 10 s, callback retry
-    /// ≤ 10 s, sweep 1 s; a stuck send path: Health:StuckSendsAfter 20 s after the broker is back, the
+    /// ≤ 10 s, sweep 1 s; a stuck send path: Health:StuckSendsAfter 15 s after the broker is back, three probes, the
     /// outbox's lease, a restart), so a stall this long does not resolve itself within the bound either.
     /// </summary>
     public static readonly TimeSpan StallBound = TimeSpan.FromSeconds(45);
