@@ -48,6 +48,7 @@ public static class SchedulerApp
         services.AddSingleton<OutboxRelay>();
         services.AddOptions<GroupOptions>().Bind(builder.Configuration.GetSection(GroupOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<GroupOptions>, GroupOptionsValidator>();
         services.AddSingleton<GroupGate>();
         services.AddOptions<CallbackDeliveryOptions>().Bind(builder.Configuration.GetSection(CallbackDeliveryOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();

@@ -76,6 +76,7 @@ public static class WorkerApp
         services.AddSingleton<TaskFence>();
         services.AddSingleton<OutboxTable>();
         services.AddSingleton<AttemptRetries>();
+        services.AddSingleton<StartGate>();
         services.AddTaskHubHealthEndpoint(builder.Configuration);
         services.AddSingleton<IQueueProbe, QueueProbe>();
         if (worker.Workers.Count == 0)

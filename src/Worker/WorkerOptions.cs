@@ -23,9 +23,9 @@ public sealed class WorkerOptions
     public int DeadlineSlackMs { get; set; } = 5000;
 
     /// <summary>
-    /// The longest wait between attempts a Worker holds in memory (with the message and its slot). A
-    /// longer one is stored as a due time (the outbox), the message acknowledged, and the next attempt
-    /// sent when it is due, to whichever Worker is free then.
+    /// The longest wait between attempts, or before a start a rate limit reserved, that a Worker holds in memory
+    /// (with the message and its slot). A longer one is stored as a due time (the outbox), the message acknowledged,
+    /// and the attempt sent when it is due, to whichever Worker is free then.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Worker:HoldRetryUpTo must be between 0 and 10 min (was {0})")]
     public TimeSpan HoldRetryUpTo { get; set; } = TimeSpan.FromSeconds(1);

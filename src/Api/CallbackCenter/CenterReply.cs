@@ -14,6 +14,7 @@ public sealed record TaskNewQuery(
     [property: Description("Where the confirmed result is POSTed")] string? Callback,
     [property: Description("A concurrency group: its tasks run in submission order")] string? Group,
     [property: Description("How many of the group's tasks run at once (1-1000, default 1)")] int? Parallels,
+    [property: Description("How often the group's tasks may start, cluster-wide: a count per s, min or h (`20/s`, `600/min`); Groups:RateLimits overrides it")] string? Rate,
     [property: Description("Milliseconds an attempt may take before it counts as failed")] long? Timeout,
     [property: Description("Attempts before the task fails (1-100)")] int? Attempts);
 

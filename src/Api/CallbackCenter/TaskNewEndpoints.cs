@@ -7,6 +7,7 @@ using TaskHub.Api.Auth;
 using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Hosting.Health;
 using TaskHub.Contracts.Tasks;
@@ -44,6 +45,9 @@ public static class TaskNewEndpoints
         var timeout = q.Milliseconds("timeout", 1, int.MaxValue);
         var attempts = q.Integer("attempts", 1, 100);
         q.Require(parallels is null || groupName is not null, "parallels", "needs a group.");
+        var rate = q.Text("rate");
+        q.Require(rate is null || RateLimit.TryParse(rate, out _), "rate", $"must be {RateLimit.Forms}.");
+        q.Require(rate is null || groupName is not null, "rate", "needs a group.");
         var payload = (await JsonBody.ReadPayloadAsync(request, q.Errors, cancellationToken)).Text;
         if (!q.IsValid)
             return q.Errors.Problem("The task was not created");
@@ -58,7 +62,8 @@ public static class TaskNewEndpoints
             using var deadline = api.Value.BrokerDeadline(cancellationToken);
             await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-                new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner),
+                new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner,
+                    rate is null ? null : RateLimit.TryParse(rate, out var limit) ? limit.ToString() : null),
                 deadline.Token);
         }
         catch (Exception) when (groupName is not null)

@@ -15,7 +15,7 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
         await using var batch = database.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT id, name, current_state, current, total, message, response::text, error, attempts, created_at, started_at, finished_at,
-                   callee, callback_url, group_name, queue, args::text, runs::text
+                   callee, callback_url, group_name, queue, args::text, runs::text, throttled_until, throttled_by
             FROM tasks WHERE id = $1 AND (expires_at IS NULL OR expires_at > $2) AND ($3::text IS NULL OR owner = $3)
             """) { Parameters = { new() { Value = id }, new() { Value = time.GetUtcNow() }, TextParameter(owner) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
@@ -43,7 +43,8 @@ public sealed class TaskReader(NpgsqlDataSource database, TimeProvider time)
             [],
             reader.GetString(15),
             JsonDocument.Parse(reader.GetString(16)).RootElement.Clone(),
-            reader.IsDBNull(17) ? [] : JsonSerializer.Deserialize<TaskRun[]>(reader.GetString(17))!);
+            reader.IsDBNull(17) ? [] : JsonSerializer.Deserialize<TaskRun[]>(reader.GetString(17))!,
+            reader.IsDBNull(18) ? null : new Throttle(reader.GetFieldValue<DateTimeOffset>(18), reader.GetString(19)));
         await reader.NextResultAsync(cancellationToken);
         var attempts = new List<CallbackAttemptView>();
         while (await reader.ReadAsync(cancellationToken))

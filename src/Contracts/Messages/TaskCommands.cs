@@ -25,7 +25,8 @@ public sealed record SubmitTask(
     HttpTask? Http = null,
     string? Group = null,
     int? Parallels = null,
-    string? Owner = null) : ITaskMessage;
+    string? Owner = null,
+    string? GroupRate = null) : ITaskMessage;
 
 /// <summary>
 /// A task done by an HTTP callee (seed 000): <paramref name="Callee"/> is POSTed the payload with
@@ -43,10 +44,29 @@ public sealed record ExecuteTask(
     Guid TaskId,
     TaskSignature Signature,
     TaskPolicy? Policy,
-    int Attempt = 1) : ITaskMessage;
+    int Attempt = 1,
+    StartRate? Rate = null) : IWorkMessage;
 
 /// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for <see cref="ExecuteTask"/>.</summary>
-public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1) : ITaskMessage;
+public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1, StartRate? Rate = null) : IWorkMessage;
+
+/// <summary>What a Worker runs: an attempt of a task, whose start may be rate-limited.</summary>
+public interface IWorkMessage : ITaskMessage
+{
+    int Attempt { get; }
+    StartRate? Rate { get; }
+}
+
+/// <summary>
+/// What a work message's start counts against beyond what the Worker knows itself (its task name's and its callee host's
+/// limits): its group's rate, resolved by the Scheduler (<c>Groups:RateLimits</c>, else the request's <c>rate</c>); and,
+/// once a Worker reserved a later start for it, that start (<paramref name="ReservedFor"/>), so it runs when it comes back.
+/// </summary>
+public sealed record StartRate(string? Group, string? GroupRate, DateTimeOffset? ReservedFor = null)
+{
+    /// <summary><paramref name="rate"/> with the start a Worker reserved.</summary>
+    public static StartRate Reserved(StartRate? rate, DateTimeOffset at) => (rate ?? new StartRate(null, null)) with { ReservedFor = at };
+}
 
 /// <summary>Request/response: the current state of a task, or <see cref="TaskNotFound"/>.</summary>
 public sealed record GetTaskStatus(Guid TaskId);

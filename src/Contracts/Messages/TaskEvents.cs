@@ -13,6 +13,12 @@ public sealed record TaskProgressed(Guid TaskId, int Current, int Total, string?
 /// </summary>
 public sealed record TaskAttemptFailed(Guid TaskId, int Attempt, string Error, DateTimeOffset At, DateTimeOffset? RetryAt = null) : ITaskMessage;
 
+/// <summary>
+/// A Worker holds attempt <paramref name="Attempt"/> back until <paramref name="Until"/>, the start it reserved under a rate limit
+/// (<paramref name="By"/>, e.g. <c>group g0: 20/s</c>); the work is stored until then. The task stays WAITING, with the reason.
+/// </summary>
+public sealed record TaskThrottled(Guid TaskId, int Attempt, DateTimeOffset Until, string By) : ITaskMessage;
+
 /// <summary><paramref name="Response"/> is the handler's result as JSON.</summary>
 /// <paramref name="StartedAt"/> is set when the Worker did not report <see cref="TaskStarted"/> (the attempt was over at once).
 public sealed record TaskSucceeded(Guid TaskId, int Attempt, string? Response, DateTimeOffset FinishedAt, DateTimeOffset? StartedAt = null) : ITaskMessage;

@@ -48,6 +48,8 @@ public sealed class TaskNamePolicy
     /// <summary>Double the delay after each failed attempt (with jitter), up to the longest allowed delay.</summary>
     public bool? ExponentialBackoff { get; set; }
     public int? TimeoutSeconds { get; set; }
+    /// <summary>How often tasks of this name may start, cluster-wide (<see cref="Options.RateLimit"/>): <c>AsyncTask:Tasks:&lt;name&gt;:RateLimit</c>.</summary>
+    public string? RateLimit { get; set; }
 }
 
 /// <summary>Every bad value stops the host at start-up with a message naming its key.</summary>
@@ -74,7 +76,11 @@ public sealed class AsyncTaskOptionsValidator : IValidateOptions<AsyncTaskOption
             errors.Add($"{s}:ResultsExpireIn must be at least 1 second (was {o.ResultsExpireIn}).");
         Check(errors, $"{s}", o.Attempts, o.AttemptAfterMs, o.TimeoutSeconds);
         foreach (var (task, p) in o.Tasks)
+        {
             Check(errors, $"{s}:Tasks:{task}", p.Attempts, p.AttemptAfterMs, p.TimeoutSeconds);
+            if (p.RateLimit is not null && !Options.RateLimit.TryParse(p.RateLimit, out _))
+                errors.Add($"{s}:Tasks:{task}:RateLimit must be {Options.RateLimit.Forms} (was '{p.RateLimit}').");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

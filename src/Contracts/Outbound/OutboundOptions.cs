@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using TaskHub.Contracts.Options;
 
 namespace TaskHub.Contracts.Outbound;
 
@@ -31,6 +32,12 @@ public sealed class OutboundOptions
 
     /// <summary>Seconds one outbound request may take.</summary>
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Per host (as in the URL, lower case), how often TaskHub may start a call to it, cluster-wide: <c>Outbound:RateLimits:&lt;host&gt;</c>
+    /// = <c>20/s</c> (<see cref="RateLimit"/>).
+    /// </summary>
+    public Dictionary<string, string> RateLimits { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 public sealed class OutboundOptionsValidator(IHostEnvironment environment) : IValidateOptions<OutboundOptions>
@@ -51,6 +58,9 @@ public sealed class OutboundOptionsValidator(IHostEnvironment environment) : IVa
                 errors.Add($"{s}:AllowedSchemes has '{scheme}'; only http and https are supported.");
         if (o.TimeoutSeconds is < 1 or > 3600)
             errors.Add($"{s}:TimeoutSeconds must be between 1 and 3600 (was {o.TimeoutSeconds}).");
+        foreach (var (host, limit) in o.RateLimits)
+            if (!RateLimit.TryParse(limit, out _))
+                errors.Add($"{s}:RateLimits:{host} must be {RateLimit.Forms} (was '{limit}').");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

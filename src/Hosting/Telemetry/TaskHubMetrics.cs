@@ -30,6 +30,7 @@ public sealed class TaskHubMetrics : IDisposable
     readonly Counter<long> _pullQueueOperations;
     readonly Counter<long> _leaseExpiries;
     readonly Histogram<double> _longPollWait;
+    readonly Counter<long> _throttled;
 
     public TaskHubMetrics(IMeterFactory meters)
     {
@@ -43,6 +44,7 @@ public sealed class TaskHubMetrics : IDisposable
         _pullQueueOperations = _meter.CreateCounter<long>("taskhub.pull_queue.operations", "{operation}", "Pull-queue puts, acquires, replies");
         _leaseExpiries = _meter.CreateCounter<long>("taskhub.pull_queue.lease_expiries", "{task}", "Acquired pull-queue tasks whose lease ran out");
         _longPollWait = _meter.CreateHistogram<double>("taskhub.pull_queue.long_poll_wait", "s", "How long a peek or call waited", null, Seconds);
+        _throttled = _meter.CreateCounter<long>("taskhub.tasks.throttled", "{start}", "Starts a rate limit held back, by the kind of limit that set the wait");
     }
 
     public void Submitted(string name, string queue) => _submitted.Add(1, Name(name), Queue(queue));
@@ -69,6 +71,9 @@ public sealed class TaskHubMetrics : IDisposable
         _pullQueueOperations.Add(count, new KeyValuePair<string, object?>("taskhub.operation", operation));
 
     public void LeasesExpired(long count) => _leaseExpiries.Add(count);
+
+    /// <summary>A start held back; <paramref name="limit"/>: task, group or host.</summary>
+    public void Throttled(string name, string limit) => _throttled.Add(1, Name(name), new KeyValuePair<string, object?>("taskhub.limit", limit));
 
     public void LongPollWaited(string operation, TimeSpan waited) =>
         _longPollWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>("taskhub.operation", operation));

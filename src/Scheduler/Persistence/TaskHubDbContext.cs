@@ -30,6 +30,9 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Http).HasColumnName("http").HasColumnType("jsonb");
             e.Property(x => x.Runs).HasColumnName("runs").HasColumnType("jsonb");
             e.Property(x => x.RunFrom).HasColumnName("run_from");
+            e.Property(x => x.GroupRate).HasColumnName("group_rate");
+            e.Property(x => x.ThrottledUntil).HasColumnName("throttled_until");
+            e.Property(x => x.ThrottledBy).HasColumnName("throttled_by");
             e.Property(x => x.Current).HasColumnName("current");
             e.Property(x => x.Total).HasColumnName("total");
             e.Property(x => x.Message).HasColumnName("message");

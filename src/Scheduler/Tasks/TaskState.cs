@@ -29,6 +29,11 @@ public class TaskState : SagaStateMachineInstance
     public string? Runs { get; set; }
     /// <summary>The first attempt of the current run: reports of an earlier run's attempts (a cancelled one, say) are ignored.</summary>
     public int RunFrom { get; set; } = 1;
+    /// <summary>The rate the request gave the task's group (<c>rate=</c>), for a retry's dispatch.</summary>
+    public string? GroupRate { get; set; }
+    /// <summary>While WAITING under a rate limit: the start a Worker reserved, and the limit that set it.</summary>
+    public DateTimeOffset? ThrottledUntil { get; set; }
+    public string? ThrottledBy { get; set; }
     public int Current { get; set; }
     public int Total { get; set; }
     public string? Message { get; set; }

@@ -7,6 +7,7 @@ using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Telemetry;
+using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Tasks;
@@ -20,6 +21,7 @@ namespace TaskHub.Scheduler.Tasks;
 public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 {
     readonly TaskHubMetrics? _metrics;
+    readonly IOptionsMonitor<GroupOptions>? _groups;
 
     public State Waiting { get; private set; } = null!;
     public State Running { get; private set; } = null!;
@@ -38,12 +40,15 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public Event<Fault<CallCallee>> CallFaulted { get; private set; } = null!;
     public Event<CancelTask> CancelRequested { get; private set; } = null!;
     public Event<RetryTask> RetryRequested { get; private set; } = null!;
+    public Event<TaskThrottled> Throttled { get; private set; } = null!;
 
     /// <param name="definitions">The declared task types whose hooks the saga raises; none where no catalog is registered.</param>
     /// <param name="metrics">Counts submissions and outcomes once each transition is committed; none in unit tests.</param>
-    public TaskStateMachine(IOptions<AsyncTaskOptions> options, TaskDefinitionCatalog? definitions = null, TaskHubMetrics? metrics = null)
+    public TaskStateMachine(IOptions<AsyncTaskOptions> options, TaskDefinitionCatalog? definitions = null, TaskHubMetrics? metrics = null,
+        IOptionsMonitor<GroupOptions>? groups = null)
     {
         _metrics = metrics;
+        _groups = groups;
         var settings = options.Value;
         var keepResults = TimeSpan.FromSeconds(settings.ResultsExpireIn);
 
@@ -59,6 +64,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         Event(() => CallFaulted, e => { e.CorrelateById(m => m.Message.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CancelRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => RetryRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Throttled, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(Submitted)
@@ -72,6 +78,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Callee = m.Http?.Callee;
                     c.Saga.CallbackUrl = m.Http?.Callback;
                     c.Saga.GroupName = m.Group;
+                    c.Saga.GroupRate = m.GroupRate;
                     c.Saga.Owner = m.Owner;
                     c.Saga.TraceParent = System.Diagnostics.Activity.Current?.Id;
                     c.Saga.CreatedAt = m.SubmittedAt;
@@ -123,12 +130,17 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .Publish(c => new TaskCancelled(c.Saga.CorrelationId, c.Message.At, c.Saga.RunFrom, Math.Max(c.Saga.Attempts, c.Saga.RunFrom)))
                 .AnnounceFinish()
                 .RaiseFinishHook(definitions),
+            // A Worker holds the attempt back under a rate limit: the task says until when, and why.
+            When(Throttled, c => !Stale(c.Saga, c.Message.Attempt) && c.Message.Attempt > c.Saga.Attempts)
+                .Then(c => (c.Saga.ThrottledUntil, c.Saga.ThrottledBy) = (c.Message.Until, StorableText.Clean(c.Message.By))),
+            Ignore(Throttled, c => Stale(c.Saga, c.Message.Attempt) || c.Message.Attempt <= c.Saga.Attempts),
             When(Started, c => !Stale(c.Saga, c.Message.Attempt))
                 .Then(c =>
                 {
                     c.Saga.Attempts = Math.Max(c.Saga.Attempts, c.Message.Attempt);
                     c.Saga.StartedAt ??= c.Message.StartedAt;
                     c.Saga.Deadline = c.Message.Deadline;
+                    (c.Saga.ThrottledUntil, c.Saga.ThrottledBy) = (null, null);
                 })
                 .TransitionTo(Running),
             // A report from the work itself proves it started, even before (or without) TaskStarted:
@@ -226,7 +238,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
             Ignore(Completed),
             Ignore(Faulted),
             Ignore(ExecutionFaulted),
-            Ignore(CallFaulted));
+            Ignore(CallFaulted),
+            Ignore(Throttled));
     }
 
     void CountSubmitted(BehaviorContext<TaskState, SubmitTask> c)
@@ -272,19 +285,26 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         task.ProgressAt = null;
     }
 
-    static ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
-        ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!), PolicyOf(task), task.RunFrom)
+    ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
+        ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!), PolicyOf(task), task.RunFrom,
+            RateOf(task.GroupName, task.GroupRate))
         : null;
 
-    static CallCallee? CallFor(TaskState task) => task.Http is null
+    CallCallee? CallFor(TaskState task) => task.Http is null
         ? null
-        : new CallCallee(task.CorrelationId, JsonSerializer.Deserialize<HttpTask>(task.Http)!, PolicyOf(task), task.RunFrom);
+        : new CallCallee(task.CorrelationId, JsonSerializer.Deserialize<HttpTask>(task.Http)!, PolicyOf(task), task.RunFrom, RateOf(task.GroupName, task.GroupRate));
 
     static TaskPolicy? PolicyOf(TaskState task) => task.Policy is null ? null : JsonSerializer.Deserialize<TaskPolicy>(task.Policy);
 
-    static ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy) : null;
+    ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy, Rate: RateOf(m.Group, m.GroupRate)) : null;
 
-    static CallCallee? CallFor(SubmitTask m) => m.Http is null ? null : new CallCallee(m.TaskId, m.Http, m.Policy);
+    CallCallee? CallFor(SubmitTask m) => m.Http is null ? null : new CallCallee(m.TaskId, m.Http, m.Policy, Rate: RateOf(m.Group, m.GroupRate));
+
+    /// <summary>The group's rate, if it has one: <c>Groups:RateLimits</c> overrides the request's, as <c>Groups:Limits</c> does its parallels.</summary>
+    StartRate? RateOf(string? group, string? requested) =>
+        group is null ? null
+        : (_groups?.CurrentValue.RateLimits.GetValueOrDefault(group) ?? requested) is { } rate ? new StartRate(group, rate)
+        : null;
 
     static void FailUnprocessable<T>(TaskState task, Fault<T> fault, TimeSpan keepResults)
     {
@@ -306,6 +326,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 
     static void Finish(TaskState task, DateTimeOffset at, TimeSpan keepResults)
     {
+        (task.ThrottledUntil, task.ThrottledBy) = (null, null);
         task.StartedAt ??= at;
         task.FinishedAt = at;
         task.Deadline = null;

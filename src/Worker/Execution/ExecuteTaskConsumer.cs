@@ -19,6 +19,7 @@ public sealed class ExecuteTaskConsumer(
     IServiceScopeFactory scopes,
     TaskFence fence,
     AttemptRetries retries,
+    StartGate gate,
     RunningTasks running,
     TimeProvider time,
     ILogger<ExecuteTaskConsumer> logger) : IConsumer<ExecuteTask>
@@ -27,6 +28,8 @@ public sealed class ExecuteTaskConsumer(
     {
         var task = context.Message;
         if (running.WasCancelled(task.TaskId, Math.Max(1, task.Attempt)) || !await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
+            return;
+        if (await gate.HoldAsync(context, task, task.Signature.Name, null, at => task with { Rate = StartRate.Reserved(task.Rate, at) }))
             return;
         using var run = running.Start(task.TaskId, Math.Max(1, task.Attempt));
         var name = task.Signature.Name;

@@ -23,6 +23,7 @@ public sealed class CallCalleeConsumer(
     IOptions<AsyncTaskOptions> options,
     TaskFence fence,
     AttemptRetries retries,
+    StartGate gate,
     RunningTasks running,
     TimeProvider time,
     ILogger<CallCalleeConsumer> logger) : IConsumer<CallCallee>
@@ -33,6 +34,9 @@ public sealed class CallCalleeConsumer(
     {
         var call = context.Message;
         if (running.WasCancelled(call.TaskId, Math.Max(1, call.Attempt)) || !await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
+            return;
+        if (await gate.HoldAsync(context, call, PolicyName, Uri.TryCreate(call.Http.Callee, UriKind.Absolute, out var callee) ? callee : null,
+                at => call with { Rate = StartRate.Reserved(call.Rate, at) }))
             return;
         // A cancel stops the call or the polling; the callee's late confirmation is ignored by the saga.
         using var run = running.Start(call.TaskId, Math.Max(1, call.Attempt));
