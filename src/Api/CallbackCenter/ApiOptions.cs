@@ -28,12 +28,15 @@ public sealed class ApiOptions
     /// </summary>
     public TimeSpan BrokerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A token for one send of a request: the request's own, bounded by <see cref="BrokerTimeout"/>.</summary>
-    public CancellationTokenSource BrokerDeadline(CancellationToken request)
+    /// <summary>
+    /// One send of a request, given a token that is the request's own bounded by <see cref="BrokerTimeout"/>, and not
+    /// awaited past it either: after a broker restart MassTransit can hold a send without heeding its token.
+    /// </summary>
+    public async Task WithinBrokerTimeout(Func<CancellationToken, Task> send, CancellationToken request)
     {
-        var deadline = CancellationTokenSource.CreateLinkedTokenSource(request);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(request);
         deadline.CancelAfter(BrokerTimeout);
-        return deadline;
+        await send(deadline.Token).WaitAsync(deadline.Token);
     }
 
     /// <summary>Where callees reach this Api: <see cref="PublicBaseUrl"/>, else (development) the first address it listens on.</summary>

@@ -101,8 +101,7 @@ public static class CallbackEndpoints
     {
         try
         {
-            using var deadline = api.BrokerDeadline(cancellationToken);
-            await publish.Publish(arm, deadline.Token);
+            await api.WithinBrokerTimeout(deadline => publish.Publish(arm, deadline), cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -59,12 +59,11 @@ public static class TaskNewEndpoints
         var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}?{ConfirmTokens.QueryName}={tokens.For(id)}";
         try
         {
-            using var deadline = api.Value.BrokerDeadline(cancellationToken);
-            await endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
+            await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
                 new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner,
                     rate is null ? null : RateLimit.TryParse(rate, out var limit) ? limit.ToString() : null),
-                deadline.Token);
+                deadline), cancellationToken);
         }
         catch (Exception) when (groupName is not null)
         {
@@ -126,8 +125,7 @@ public static class TaskNewEndpoints
             var succeeded = new TaskSucceeded(taskId, 0, result, time.GetUtcNow());
             try
             {
-                using var deadline = api.Value.BrokerDeadline(cancellationToken);
-                await publish.Publish(succeeded, deadline.Token);
+                await api.Value.WithinBrokerTimeout(deadline => publish.Publish(succeeded, deadline), cancellationToken);
             }
             catch (Exception ex) when (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested || TransientFaults.IsTransient(ex))
             {

@@ -76,9 +76,8 @@ public static class DefinitionEndpoints
         }
         try
         {
-            using var deadline = api.Value.BrokerDeadline(cancellationToken);
-            await endpoints.SubmitTaskAsync(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
-                definition.Policy, time.GetUtcNow(), Owner: caller.Owner), deadline.Token);
+            await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(taskId, new TaskSignature(definition.SignatureName, args), definition.Queue,
+                definition.Policy, time.GetUtcNow(), Owner: caller.Owner), deadline), cancellationToken);
         }
         catch
         {
@@ -113,8 +112,8 @@ public static class DefinitionEndpoints
             return body.Errors.Problem("The progress was not recorded");
         if (TaskStatuses.IsFinished(task.Status))
             return Problems.Of(StatusCodes.Status409Conflict, "id", "The task has finished", $"Task {taskId} is {task.Status}: progress no longer changes it.");
-        using var deadline = api.Value.BrokerDeadline(cancellationToken);
-        await publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), deadline.Token);
+        await api.Value.WithinBrokerTimeout(deadline =>
+            publish.Publish(new TaskProgressed(taskId, progress.Current, progress.Total, progress.Message, time.GetUtcNow()), deadline), cancellationToken);
         return TypedResults.Accepted((string?)null);
     }
 

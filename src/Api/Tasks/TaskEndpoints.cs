@@ -146,8 +146,8 @@ public sealed class TaskCommands(ISendEndpointProvider endpoints, Npgsql.NpgsqlD
 {
     public async Task CancelAsync(Guid taskId, string? by, CancellationToken cancellationToken)
     {
-        using var deadline = api.Value.BrokerDeadline(cancellationToken);
-        await endpoints.SendTaskCommandAsync(new CancelTask(taskId, by, time.GetUtcNow()), deadline.Token);
+        await api.Value.WithinBrokerTimeout(deadline => endpoints.SendTaskCommandAsync(new CancelTask(taskId, by, time.GetUtcNow()), deadline),
+            cancellationToken);
     }
 
     /// <summary>
@@ -164,8 +164,8 @@ public sealed class TaskCommands(ISendEndpointProvider endpoints, Npgsql.NpgsqlD
             command.Parameters.AddWithValue(taskId);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-        using var deadline = api.Value.BrokerDeadline(cancellationToken);
-        await endpoints.SendTaskCommandAsync(new RetryTask(taskId, by, time.GetUtcNow()), deadline.Token);
+        await api.Value.WithinBrokerTimeout(deadline => endpoints.SendTaskCommandAsync(new RetryTask(taskId, by, time.GetUtcNow()), deadline),
+            cancellationToken);
     }
 
     /// <summary>Deletes a finished task and what hangs off it (as the retention sweep does); false if it is not finished (any more).</summary>

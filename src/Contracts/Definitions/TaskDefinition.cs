@@ -18,7 +18,8 @@ public sealed record TaskDefinition(
     int Size,
     TaskProcess Process,
     TaskEventHooks Events,
-    bool ExponentialBackoff = false)
+    bool ExponentialBackoff = false,
+    Options.RateLimit? RateLimit = null)
 {
     public const string QueuePrefix = "taskhub.def.";
 

@@ -29,7 +29,7 @@ public static partial class TaskDefinitionLoader
     public static readonly TimeSpan MaxTaskDuration = TimeSpan.FromMinutes(25);
 
     static readonly JsonDocumentOptions JsonOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
-    static readonly string[] Fields = ["name", "worker_nums", "attempts", "attempt_after", "backoff", "timeout", "size", "process", "event"];
+    static readonly string[] Fields = ["name", "worker_nums", "attempts", "attempt_after", "backoff", "timeout", "size", "rate_limit", "process", "event"];
     static readonly string[] ProcessFields = ["url", "method"];
     static readonly string[] HttpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -85,6 +85,9 @@ public static partial class TaskDefinitionLoader
             "fixed" => false,
             var other => throw read.Fail("backoff", $"must be \"fixed\" or \"exponential\" (was '{other}')"),
         };
+        RateLimit? rateLimit = !fields.TryGetValue("rate_limit", out var r) ? null
+            : RateLimit.TryParse(read.Text(r, "rate_limit"), out var limit) ? limit
+            : throw read.Fail("rate_limit", $"must be {RateLimit.Forms} (how often its tasks may start, cluster-wide)");
         var waits = Enumerable.Range(0, attempts - 1)
             .Sum(i => Math.Min((double)attemptAfter * (exponential ? Math.Pow(2, i) : 1), AsyncTaskOptionsValidator.MaxAttemptAfterMs));
         var longest = TimeSpan.FromSeconds((double)attempts * timeout) + TimeSpan.FromMilliseconds(waits);
@@ -95,7 +98,7 @@ public static partial class TaskDefinitionLoader
         if (!fields.TryGetValue("process", out var process))
             throw read.Fail("process", "is required: the name of a registered .NET handler, or {\"url\": ..., \"method\": ...}");
         var events = fields.TryGetValue("event", out var e) ? ReadEvents(read, e) : TaskEventHooks.None;
-        return new TaskDefinition(id, name, source, workerNums, attempts, attemptAfter, timeout, size, ReadProcess(read, process), events, exponential);
+        return new TaskDefinition(id, name, source, workerNums, attempts, attemptAfter, timeout, size, ReadProcess(read, process), events, exponential, rateLimit);
     }
 
     static TaskProcess ReadProcess(FieldReader read, JsonElement process)

@@ -81,6 +81,10 @@ public static class TaskHubBus
     /// <summary>The address tasks of a queue are sent to.</summary>
     public static Uri QueueAddress(string queue) => new($"queue:{queue}");
 
+    /// <summary>The queue <paramref name="context"/>'s message came from (its address's last segment, the vhost before it).</summary>
+    public static string InputQueue(this ConsumeContext context) =>
+        context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Last();
+
     /// <summary>The Scheduler's queue where tasks are submitted.</summary>
     public const string TaskSubmitQueue = "taskhub.task-submit";
 

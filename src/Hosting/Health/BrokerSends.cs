@@ -7,7 +7,7 @@ namespace TaskHub.Hosting.Health;
 /// judges. After a broker restart a MassTransit send path can stay stuck while the connection is back and the
 /// process's receive side works (MassTransit #5823, rabbitmq-dotnet-client #1930): every send to one queue or
 /// exchange waits until its deadline, others go. So a success clears only its own destination's timeouts; a
-/// timeout the caller cannot attribute (an Api request's) is cleared by any success.
+/// timeout the caller cannot attribute (an Api request's) is cleared by any success but the watchdog's probe.
 /// </summary>
 public sealed class BrokerSends(TimeProvider time) : ISendObserver, IPublishObserver
 {
@@ -55,6 +55,9 @@ public sealed class BrokerSends(TimeProvider time) : ISendObserver, IPublishObse
         lock (gate)
         {
             timeouts.Remove(key);
+            // The watchdog's probe says nothing of the paths a request took.
+            if (key == ProbeKey)
+                return;
             foreach (var unattributed in timeouts.Keys.Where(k => k.StartsWith(Unattributed, StringComparison.Ordinal)).ToList())
                 timeouts.Remove(unattributed);
             destinations = timeouts.Count;
@@ -67,11 +70,14 @@ public sealed class BrokerSends(TimeProvider time) : ISendObserver, IPublishObse
 
     static string Key(Type published) => "publish " + published.FullName;
 
+    static readonly string ProbeKey = Key(typeof(BrokerProbe));
+
     Task ISendObserver.PreSend<T>(SendContext<T> context) => Task.CompletedTask;
 
     Task ISendObserver.PostSend<T>(SendContext<T> context)
     {
-        if (context.DestinationAddress is { } address)
+        // A publish is a send to its exchange too: the probe's counts once, as a publish.
+        if (context.DestinationAddress is { } address && typeof(T) != typeof(BrokerProbe))
             Succeeded(Key(address));
         return Task.CompletedTask;
     }

@@ -34,7 +34,7 @@ public sealed class AttemptRetries(OutboxTable outbox, IOptions<WorkerOptions> o
             return false;
         }
         // Its row's id is the task's and the next attempt's, so a redelivered attempt that fails again stores nothing twice.
-        var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Last();
+        var queue = context.InputQueue();
         var message = OutboxMessage.Send(TaskHubBus.QueueAddress(queue), next) with { Id = AttemptId(taskId, attempt + 1) };
         await outbox.InsertDueAsync(message, now + wait, context.CancellationToken);
         return true;

@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
@@ -14,7 +15,8 @@ using TaskHub.Hosting.Telemetry;
 namespace TaskHub.Worker.Execution;
 
 /// <summary>
-/// Rate limits on starts, cluster-wide (issue 20): a task name's (<c>AsyncTask:Tasks:&lt;name&gt;:RateLimit</c>), its group's
+/// Rate limits on starts, cluster-wide (issue 20): a task name's (<c>AsyncTask:Tasks:&lt;name&gt;:RateLimit</c>), a defined
+/// type's (<c>rate_limit</c> in <c>tasks/&lt;id&gt;.json</c>, for the tasks on its queue), its group's
 /// (<see cref="StartRate"/>, from the Scheduler) and its callee host's (<c>Outbound:RateLimits:&lt;host&gt;</c>). Each limited key
 /// has one row in <c>rate_limits</c> holding the earliest time of its next start; a Worker reserves a start in every key that
 /// applies in one statement, which spaces the cluster's starts one <see cref="RateLimit.Interval"/> apart, in the order they
@@ -24,7 +26,7 @@ namespace TaskHub.Worker.Execution;
 /// held while it waits, and a Worker or Scheduler that dies loses nothing (the outbox is any relay's to send).
 /// </summary>
 public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOptions<AsyncTaskOptions> options, IOptions<OutboundOptions> outbound,
-    IOptions<WorkerOptions> worker, TaskHubMetrics metrics, TimeProvider time, ILogger<StartGate> logger)
+    IOptions<WorkerOptions> worker, TaskDefinitionCatalog definitions, TaskHubMetrics metrics, TimeProvider time, ILogger<StartGate> logger)
 {
     /// <summary>A reserved start this close is run at once: the outbox's round trip would be later.</summary>
     static readonly TimeSpan RunWithin = TimeSpan.FromMilliseconds(20);
@@ -32,11 +34,16 @@ public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOp
     /// <summary>One limit a start counts against: its row's key, its spacing, and how it reads in a task's reason.</summary>
     public sealed record Limit(string Kind, string Key, RateLimit Rate, string Reason);
 
-    /// <summary>The limits that apply to a start of task <paramref name="name"/> in <paramref name="rate"/>'s group, calling <paramref name="callee"/>.</summary>
-    public IReadOnlyList<Limit> LimitsFor(string name, StartRate? rate, Uri? callee)
+    /// <summary>
+    /// The limits that apply to a start of task <paramref name="name"/> taken from <paramref name="queue"/>, in <paramref name="rate"/>'s
+    /// group, calling <paramref name="callee"/>.
+    /// </summary>
+    public IReadOnlyList<Limit> LimitsFor(string name, string queue, StartRate? rate, Uri? callee)
     {
         var limits = new List<Limit>(3);
-        if (options.Value.Tasks.TryGetValue(name, out var task) && RateLimit.TryParse(task.RateLimit, out var taskRate))
+        if (definitions.ForQueue(queue) is { RateLimit: { } definedRate } definition)
+            limits.Add(new Limit("task", $"task:{definition.Id}", definedRate, $"task {definition.Id}: {definedRate}"));
+        else if (options.Value.Tasks.TryGetValue(name, out var task) && RateLimit.TryParse(task.RateLimit, out var taskRate))
             limits.Add(new Limit("task", $"task:{name}", taskRate, $"task {name}: {taskRate}"));
         if (rate is { Group: { } group } && RateLimit.TryParse(rate.GroupRate, out var groupRate))
             limits.Add(new Limit("group", $"group:{group}", groupRate, $"group {group}: {groupRate}"));
@@ -55,7 +62,8 @@ public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOp
         // Its start was reserved when it was held back: the relay sent it when that came.
         if (work.Rate?.ReservedFor is not null)
             return false;
-        var limits = LimitsFor(name, work.Rate, callee);
+        var queue = context.InputQueue();
+        var limits = LimitsFor(name, queue, work.Rate, callee);
         if (limits.Count == 0)
             return false;
         var now = time.GetUtcNow();
@@ -71,7 +79,6 @@ public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOp
         }
         logger.LogDebug("Task {TaskId} attempt {Attempt} held back until {StartAt} by {Limit}", work.TaskId, work.Attempt, startAt, by.Reason);
         await context.Publish(new TaskThrottled(work.TaskId, Math.Max(1, work.Attempt), startAt, by.Reason));
-        var queue = context.ReceiveContext.InputAddress.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).Last();
         // One row per task and attempt: a redelivered message that is held back again stores nothing twice.
         var message = OutboxMessage.Send(TaskHubBus.QueueAddress(queue), reserved(startAt)) with { Id = HeldId(work.TaskId, work.Attempt) };
         await outbox.InsertDueAsync(message, startAt, context.CancellationToken);

@@ -93,14 +93,14 @@ public sealed class HealthTests : SystemTest
         await api.WaitUntilReadyAsync("answer 200 on /health/live", async () =>
         {
             try { return (await http.GetAsync("/health/live")).StatusCode == HttpStatusCode.OK; }
-            catch (HttpRequestException) { return false; }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return false; }
         });
         var stuck = api.Pid;
 
         await TestSystem.EventuallyAsync(async () =>
         {
             try { await http.PostAsync(NewTask, JsonContent.Create(new { })); }
-            catch (HttpRequestException) { } // the process went while answering
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { } // the process went while answering
             return api.Restarts.Count;
         }, restarts => restarts > 0, TimeSpan.FromSeconds(30), "the Api to exit with 75 and be started again");
 
@@ -110,7 +110,7 @@ public sealed class HealthTests : SystemTest
         var live = await TestSystem.EventuallyAsync(async () =>
         {
             try { return (await http.GetAsync("/health/live")).StatusCode; }
-            catch (HttpRequestException) { return HttpStatusCode.ServiceUnavailable; }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return HttpStatusCode.ServiceUnavailable; }
         }, code => code == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the new Api to be live");
         Assert.Equal(HttpStatusCode.OK, live);
         Assert.Equal(0L, await System.CountAsync("SELECT count(*) FROM tasks"));

@@ -58,6 +58,22 @@ public sealed class BrokerSendsTests
     }
 
     [Fact]
+    public async Task The_watchdogs_probe_clears_only_its_own_timeouts()
+    {
+        var clock = new Clock();
+        var sends = new BrokerSends(clock);
+        sends.TimedOut("POST /task/new");
+        sends.TimedOut("POST /task/new");
+        sends.TimedOut(typeof(BrokerProbe));
+        // A publish reaches the send observer too, addressed to its exchange.
+        var probe = new MessageSendContext<BrokerProbe>(new BrokerProbe(clock.Now)) { DestinationAddress = new Uri("rabbitmq://h/v/TaskHub.Hosting.Health:BrokerProbe") };
+        await ((IPublishObserver)sends).PostPublish(probe);
+        await ((ISendObserver)sends).PostSend(probe);
+        sends.TimedOut("POST /task/new");
+        Assert.Equal("request POST /task/new", sends.StuckSince(clock.Now));
+    }
+
+    [Fact]
     public void Publishes_count_by_message_type()
     {
         var clock = new Clock();

@@ -36,6 +36,8 @@ public sealed class OptionsValidationTests
     [InlineData("AsyncTask:Attempts", "0")]
     [InlineData("AsyncTask:AttemptAfterMs", "-1")]
     [InlineData("AsyncTask:Tasks:SomeAsyncTask:TimeoutSeconds", "0")]
+    [InlineData("AsyncTask:Tasks:SomeAsyncTask:RateLimit", "fast")]
+    [InlineData("Outbound:RateLimits:api.example.com", "10/day")]
     public async Task A_bad_value_stops_the_host_naming_its_key(string key, string value)
     {
         var settings = new Dictionary<string, string?>(Valid) { [key] = value, ["Outbound:SigningKey"] = new string('k', 40) };
@@ -48,6 +50,24 @@ public sealed class OptionsValidationTests
         Assert.Contains("Outbound:SigningKey", await StartFailure(new(Valid)));
         var withDevKey = new Dictionary<string, string?>(Valid) { ["Outbound:SigningKey"] = OutboundOptions.DevelopmentSigningKey };
         Assert.Contains("Outbound:SigningKey", await StartFailure(withDevKey));
+    }
+
+    [Fact]
+    public void A_groups_bad_rate_limit_is_refused_naming_its_key()
+    {
+        var options = new TaskHub.Scheduler.Groups.GroupOptions { RateLimits = { ["g0"] = "0/s", ["g1"] = "20/s" } };
+        var result = new TaskHub.Scheduler.Groups.GroupOptionsValidator().Validate(null, options);
+        Assert.Equal(["Groups:RateLimits:g0 must be a count per s, min or h, such as 20/s or 600/min (was '0/s')."], result.Failures);
+    }
+
+    [Theory]
+    [InlineData("20/s", 20, 50)]
+    [InlineData("600/min", 600, 100)]
+    [InlineData(" 36/h ", 36, 100_000)]
+    public void A_rate_limit_reads_as_evenly_spaced_starts(string text, int count, int intervalMs)
+    {
+        Assert.True(RateLimit.TryParse(text, out var limit));
+        Assert.Equal((count, TimeSpan.FromMilliseconds(intervalMs)), (limit.Count, limit.Interval));
     }
 
     [Fact]

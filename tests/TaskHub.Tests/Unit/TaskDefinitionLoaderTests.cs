@@ -86,6 +86,17 @@ public sealed class TaskDefinitionLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_rate_limit_is_a_count_per_unit_and_anything_else_is_refused_naming_it()
+    {
+        Write("limited", """{"process": "Noop", "rate_limit": "600/min"}""");
+        var limit = Assert.Single(Load().All).RateLimit!.Value;
+        Assert.Equal(("600/min", TimeSpan.FromMilliseconds(100)), (limit.ToString(), limit.Interval));
+
+        foreach (var bad in new[] { "\"fast\"", "\"0/s\"", "\"5/day\"", "20" })
+            Assert.Equal("rate_limit", Refused($$"""{"process": "Noop", "rate_limit": {{bad}}}""", "limited").Field);
+    }
+
+    [Fact]
     public void An_http_process_has_a_url_and_a_method()
     {
         Write("remote", """{"process": {"url": "https://api.example.com/run", "method": "put"}}""");

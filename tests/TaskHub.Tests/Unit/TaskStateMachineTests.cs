@@ -22,6 +22,8 @@ public sealed class TaskStateMachineTests : IAsyncLifetime
         _provider = new ServiceCollection()
             .AddSingleton(Options.Create(new AsyncTaskOptions { DefaultQueue = "default-q", ResultsExpireIn = 60 }))
             .AddMassTransitTestHarness(x => x.AddSagaStateMachine<TaskStateMachine, TaskState>().InMemoryRepository())
+            // A loaded machine records a publish later than the default second of quiet: waits end at the match, not at this.
+            .Configure<TestHarnessOptions>(o => (o.TestTimeout, o.TestInactivityTimeout) = (TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5)))
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
         await _harness.Start();
