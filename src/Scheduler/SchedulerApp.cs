@@ -1,3 +1,4 @@
+using TaskHub.Hosting.RateLimits;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -42,6 +43,7 @@ public static class SchedulerApp
         services.AddHostedService<DatabaseMigrator>();
 
         services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.AddTaskHubRateLimits();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OutboxTable>();

@@ -1,3 +1,4 @@
+using TaskHub.Hosting.RateLimits;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -77,6 +78,7 @@ public static class WorkerApp
         services.AddSingleton<OutboxTable>();
         services.AddSingleton<AttemptRetries>();
         services.AddSingleton<StartGate>();
+        services.AddTaskHubRateLimits();
         services.AddTaskHubHealthEndpoint(builder.Configuration);
         services.AddSingleton<IQueueProbe, QueueProbe>();
         if (worker.Workers.Count == 0)

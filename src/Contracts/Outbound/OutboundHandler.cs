@@ -6,15 +6,21 @@ namespace TaskHub.Contracts.Outbound;
 /// Every request through the outbound <see cref="HttpClient"/> passes the allowlist and is
 /// signed. Redirects are not followed: a redirect could lead past the allowlist.
 /// </summary>
-public sealed class OutboundHandler(OutboundUrlPolicy policy, OutboundSigner signer, TimeProvider time) : DelegatingHandler
+public sealed class OutboundHandler(OutboundUrlPolicy policy, OutboundSigner signer, TimeProvider time, IOutboundRateGate? rates = null) : DelegatingHandler
 {
     /// <summary>Set on a request to name the task it belongs to (sent as <c>X-TaskHub-Task-Id</c>).</summary>
     public static readonly HttpRequestOptionsKey<string> TaskId = new("taskhub.task-id");
+
+    /// <summary>Set on a call whose start was reserved under its host's rate limit already (a task's callee call).</summary>
+    public static readonly HttpRequestOptionsKey<bool> HostTurnReserved = new("taskhub.host-turn-reserved");
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (policy.Check(request.RequestUri!) is { } refusal)
             throw new OutboundUrlRefusedException(request.RequestUri!, refusal);
+        // Before the signature, whose timestamp says when the request left.
+        if (rates is not null && !request.Options.TryGetValue(HostTurnReserved, out _))
+            await rates.WaitTurnAsync(request.RequestUri!, cancellationToken);
         var body = request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken);
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
         request.Headers.TryAddWithoutValidation(OutboundSigner.TimestampHeader, timestamp.ToString());
@@ -23,6 +29,15 @@ public sealed class OutboundHandler(OutboundUrlPolicy policy, OutboundSigner sig
             request.Headers.TryAddWithoutValidation(OutboundSigner.TaskIdHeader, taskId);
         return await base.SendAsync(request, cancellationToken);
     }
+}
+
+/// <summary>
+/// <c>Outbound:RateLimits:&lt;host&gt;</c> for every call TaskHub makes (callbacks, cron callbacks, polls, defined HTTP
+/// processes): waits for the host's next turn, cluster-wide. Registered where the budget is kept (the Scheduler, the Worker).
+/// </summary>
+public interface IOutboundRateGate
+{
+    Task WaitTurnAsync(Uri url, CancellationToken cancellationToken);
 }
 
 /// <summary>The URL is not on the allowlist: a permanent failure, not worth retrying.</summary>

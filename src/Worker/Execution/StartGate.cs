@@ -2,14 +2,13 @@ using System.Security.Cryptography;
 using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting.RateLimits;
 using TaskHub.Hosting.Telemetry;
 
 namespace TaskHub.Worker.Execution;
@@ -18,14 +17,13 @@ namespace TaskHub.Worker.Execution;
 /// Rate limits on starts, cluster-wide (issue 20): a task name's (<c>AsyncTask:Tasks:&lt;name&gt;:RateLimit</c>), a defined
 /// type's (<c>rate_limit</c> in <c>tasks/&lt;id&gt;.json</c>, for the tasks on its queue), its group's
 /// (<see cref="StartRate"/>, from the Scheduler) and its callee host's (<c>Outbound:RateLimits:&lt;host&gt;</c>). Each limited key
-/// has one row in <c>rate_limits</c> holding the earliest time of its next start; a Worker reserves a start in every key that
-/// applies in one statement, which spaces the cluster's starts one <see cref="RateLimit.Interval"/> apart, in the order they
-/// asked. A start due now runs; one due within <c>Worker:HoldRetryUpTo</c> (1 s) waits in memory, which keeps the spacing exact
+/// has one row in <c>rate_limits</c> (<see cref="RateReservations"/>); a Worker reserves a start in every key that applies at
+/// once, which spaces the cluster's starts one <see cref="RateLimit.Interval"/> apart, in the order they asked. A start due now runs; one due within <c>Worker:HoldRetryUpTo</c> (1 s) waits in memory, which keeps the spacing exact
 /// while a Worker's slots keep the reservations close; a later one is stored, as a long retry wait is (<see cref="AttemptRetries"/>): the message
 /// goes into the outbox due at its reserved start, marked with it, and this one is acknowledged. Nothing is dropped, no slot is
 /// held while it waits, and a Worker or Scheduler that dies loses nothing (the outbox is any relay's to send).
 /// </summary>
-public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOptions<AsyncTaskOptions> options, IOptions<OutboundOptions> outbound,
+public sealed class StartGate(RateReservations reservations, OutboxTable outbox, IOptions<AsyncTaskOptions> options, IOptions<OutboundOptions> outbound,
     IOptions<WorkerOptions> worker, TaskDefinitionCatalog definitions, TaskHubMetrics metrics, TimeProvider time, ILogger<StartGate> logger)
 {
     /// <summary>A reserved start this close is run at once: the outbox's round trip would be later.</summary>
@@ -48,7 +46,7 @@ public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOp
         if (rate is { Group: { } group } && RateLimit.TryParse(rate.GroupRate, out var groupRate))
             limits.Add(new Limit("group", $"group:{group}", groupRate, $"group {group}: {groupRate}"));
         if (callee is not null && outbound.Value.RateLimits.TryGetValue(callee.IdnHost, out var hostText) && RateLimit.TryParse(hostText, out var hostRate))
-            limits.Add(new Limit("host", $"host:{callee.IdnHost.ToLowerInvariant()}", hostRate, $"host {callee.IdnHost}: {hostRate}"));
+            limits.Add(new Limit("host", RateReservations.HostKey(callee), hostRate, $"host {callee.IdnHost}: {hostRate}"));
         return limits;
     }
 
@@ -85,27 +83,12 @@ public sealed class StartGate(NpgsqlDataSource database, OutboxTable outbox, IOp
         return true;
     }
 
-    /// <summary>Reserves the next start in every key in one statement; the start is the latest of them, set by <c>By</c>.</summary>
+    /// <summary>Reserves the next start in every key at once; the start is the latest of them, set by <c>By</c>.</summary>
     async Task<(DateTimeOffset StartAt, Limit By)> ReserveAsync(IReadOnlyList<Limit> limits, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            INSERT INTO rate_limits AS r (key, next_at)
-            SELECT u.key, $1 + u.spacing FROM unnest($2::text[], $3::interval[]) AS u(key, spacing)
-            ON CONFLICT (key) DO UPDATE SET next_at = greatest(r.next_at, $1) + (EXCLUDED.next_at - $1)
-            RETURNING r.key, r.next_at
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = now });
-        command.Parameters.Add(new NpgsqlParameter { Value = limits.Select(l => l.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = limits.Select(l => l.Rate.Interval).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Interval });
-        var starts = new List<(DateTimeOffset, Limit)>(limits.Count);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var limit = limits.First(l => l.Key == reader.GetString(0));
-                // The row now holds the start after this one.
-                starts.Add((reader.GetFieldValue<DateTimeOffset>(1) - limit.Rate.Interval, limit));
-            }
-        return starts.MaxBy(s => s.Item1);
+        var starts = await reservations.ReserveAsync([.. limits.Select(l => (l.Key, l.Rate.Interval))], now, cancellationToken);
+        var latest = Array.IndexOf(starts, starts.Max());
+        return (starts[latest], limits[latest]);
     }
 
     static Guid HeldId(Guid taskId, int attempt) => new(MD5.HashData(Encoding.UTF8.GetBytes($"{taskId:N}/held/{Math.Max(1, attempt)}")));

@@ -55,7 +55,7 @@ public sealed class CallCalleeConsumer(
             string error;
             try
             {
-                var body = await CallAsync(client, call, stop.Token);
+                var body = await CallAsync(client, call, attempt == Math.Max(1, call.Attempt), stop.Token);
                 if (CalleeResponse.FindPoll(body) is not { } poll)
                     return; // accepted: the callee confirms through the completion URL
                 var result = await PollAsync(client, call.TaskId, poll, deadline, stop.Token);
@@ -98,7 +98,8 @@ public sealed class CallCalleeConsumer(
         }
     }
 
-    static async Task<string> CallAsync(HttpClient client, CallCallee call, CancellationToken cancellationToken)
+    /// <param name="turnReserved">The StartGate reserved this call's turn under its host's limit (the message's first attempt).</param>
+    static async Task<string> CallAsync(HttpClient client, CallCallee call, bool turnReserved, CancellationToken cancellationToken)
     {
         var url = QueryHelpers.AddQueryString(call.Http.Callee, new Dictionary<string, string?>
         {
@@ -110,6 +111,8 @@ public sealed class CallCalleeConsumer(
             Content = new StringContent(call.Http.Payload, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
         };
         request.Options.Set(OutboundHandler.TaskId, call.TaskId.ToString());
+        if (turnReserved)
+            request.Options.Set(OutboundHandler.HostTurnReserved, true);
         using var response = await client.SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)

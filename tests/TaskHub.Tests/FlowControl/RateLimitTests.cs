@@ -90,6 +90,18 @@ public sealed class RateLimitTests : CallbackCenterTest
         Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.7), $"10 calls at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
     }
 
+    /// <summary>The host's budget covers what the Scheduler calls too: timed callbacks all due at once arrive 200 ms apart.</summary>
+    [Fact]
+    public async Task A_hosts_limit_spaces_the_callbacks_delivered_to_it_too()
+    {
+        await StartTaskHubAsync(("Outbound:RateLimits:127.0.0.1", "5/s"));
+        for (var n = 0; n < 10; n++)
+            await PostAsync("/callback/new", new { n }, ("callback", Peer.Url("/cb")), ("setTimeout", "200"));
+
+        var times = (await Peer.WaitForAsync("/cb", 10, TimeSpan.FromSeconds(30))).Select(c => c.At).Order().ToList();
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.7), $"10 callbacks at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
+    }
+
     [Fact]
     public async Task A_bad_rate_is_a_400_naming_it_and_changes_nothing()
     {
