@@ -45,9 +45,10 @@ public static class TaskNewEndpoints
         var timeout = q.Milliseconds("timeout", 1, int.MaxValue);
         var attempts = q.Integer("attempts", 1, 100);
         q.Require(parallels is null || groupName is not null, "parallels", "needs a group.");
-        var rate = q.Text("rate");
-        q.Require(rate is null || RateLimit.TryParse(rate, out _), "rate", $"must be {RateLimit.Forms}.");
-        q.Require(rate is null || groupName is not null, "rate", "needs a group.");
+        var rateText = q.Text("rate");
+        RateLimit? rate = RateLimit.TryParse(rateText, out var parsed) ? parsed : null;
+        q.Require(rateText is null || rate is not null, "rate", $"must be {RateLimit.Forms}.");
+        q.Require(rateText is null || groupName is not null, "rate", "needs a group.");
         var payload = (await JsonBody.ReadPayloadAsync(request, q.Errors, cancellationToken)).Text;
         if (!q.IsValid)
             return q.Errors.Problem("The task was not created");
@@ -62,7 +63,7 @@ public static class TaskNewEndpoints
             await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
                 new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner,
-                    rate is null ? null : RateLimit.TryParse(rate, out var limit) ? limit.ToString() : null),
+                    rate?.ToString()),
                 deadline), cancellationToken);
         }
         catch (Exception) when (groupName is not null)

@@ -13,7 +13,8 @@ public sealed class HealthEndpointOptions
 
     /// <summary>
     /// How long the broker connection must have been back before sends that keep timing out mean this process's
-    /// send path is stuck (<see cref="StuckSendWatchdog"/>). About what MassTransit takes to reconnect (5-15 s here); a restart it did not need costs a few seconds.
+    /// send path is stuck (<see cref="StuckSendWatchdog"/>). About what MassTransit takes to reconnect (5-15 s here):
+    /// a restart it did not need costs a few seconds.
     /// </summary>
     public TimeSpan StuckSendsAfter { get; set; } = TimeSpan.FromSeconds(15);
 

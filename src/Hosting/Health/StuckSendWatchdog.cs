@@ -12,9 +12,10 @@ namespace TaskHub.Hosting.Health;
 /// Liveness of the send path. MassTransit recovers its connection after a broker restart, but a send endpoint
 /// of it can stay stuck (<see cref="BrokerSends"/>), and nothing inside the process brings it back: its bus cannot
 /// be restarted. Once the broker connection has been back for <c>Health:StuckSendsAfter</c> and a destination's
-/// sends still all time out (its own, or those of a probe it publishes every second), the process is stuck: <c>/health/live</c> says 503 and, unless
-/// <c>Health:ExitWhenStuck</c> is false, the process exits at once with <see cref="ExitCode"/>, as a kill -9
-/// would, for its supervisor to start it again. Every process survives a kill -9 by design (the fault tests).
+/// sends still all time out (its own, or those of a probe it publishes every second), the process is stuck:
+/// <c>/health/live</c> says 503 and, unless <c>Health:ExitWhenStuck</c> is false, the process exits at once with
+/// <see cref="ExitCode"/>, as a kill -9 would, for its supervisor to start it again. Every process survives a
+/// kill -9 by design (the fault tests).
 /// </summary>
 public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broker, IServiceProvider services,
     IOptions<HealthEndpointOptions> options, TimeProvider time, ILogger<StuckSendWatchdog> logger) : BackgroundService, IHealthCheck

@@ -25,7 +25,7 @@ public static class TaskHubHealth
         services.AddOptions<HealthEndpointOptions>().Bind(configuration.GetSection(HealthEndpointOptions.Section))
             .Validate(o => string.IsNullOrWhiteSpace(o.Urls) || o.Urls.Split(';').All(u => Uri.TryCreate(u, UriKind.Absolute, out _)),
                 "Health:Urls must be absolute URLs separated by ';', such as http://127.0.0.1:8081")
-            .Validate(o => o.StuckSendsAfter > TimeSpan.Zero, "Health:StuckSendsAfter must be positive, such as 00:00:20")
+            .Validate(o => o.StuckSendsAfter > TimeSpan.Zero, "Health:StuckSendsAfter must be positive, such as 00:00:15")
             .ValidateOnStart();
         services.AddSingleton<BrokerHealthCheck>();
         services.TryAddSingleton<BrokerSends>();
