@@ -15,7 +15,7 @@ namespace TaskHub.Hosting.Health;
 /// sends still all time out (its own, or those of a probe it publishes every second), the process is stuck:
 /// <c>/health/live</c> says 503 and, unless <c>Health:ExitWhenStuck</c> is false, the process exits at once with
 /// <see cref="ExitCode"/>, as a kill -9 would, for its supervisor to start it again. Every process survives a
-/// kill -9 by design (the fault tests).
+/// kill -9 by design (the fault tests). A receive side MassTransit stopped and never started again counts as stuck too.
 /// </summary>
 public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broker, IServiceProvider services,
     IOptions<HealthEndpointOptions> options, TimeProvider time, ILogger<StuckSendWatchdog> logger) : BackgroundService, IHealthCheck
@@ -26,7 +26,8 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
     static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
     // A confirmed publish takes milliseconds here; under a loaded machine, well under a second.
     static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
-    DateTimeOffset? connectedSince;
+    DateTimeOffset? connectedSince, busUnhealthySince;
+    bool busWasHealthy;
     string? stuck;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -40,8 +41,8 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
             await Task.Delay(Every, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (stoppingToken.IsCancellationRequested)
                 return;
-            if (await CheckAsync(stoppingToken) is { } destination && options.Value.ExitWhenStuck)
-                Exit(destination);
+            if (await CheckAsync(stoppingToken) is { } what && options.Value.ExitWhenStuck)
+                Exit(what);
             if (probe.IsCompleted && connectedSince is not null)
                 probe = ProbeAsync(bus, stoppingToken);
         }
@@ -69,26 +70,37 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
         }
     }
 
-    /// <summary>One look: the stuck destination, if any.</summary>
+    /// <summary>
+    /// One look: what is stuck, if anything. The receive side counts too: a bus that was healthy, and with the
+    /// connection back for <c>Health:StuckSendsAfter</c> is still not (a receive endpoint MassTransit stopped and
+    /// never started again), consumes nothing.
+    /// </summary>
     public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
         var up = (await broker.CheckHealthAsync(new HealthCheckContext(), cancellationToken)).Status == HealthStatus.Healthy;
         var now = time.GetUtcNow();
+        var after = options.Value.StuckSendsAfter;
         connectedSince = up ? connectedSince ?? now : null;
-        stuck = connectedSince is { } since ? sends.StuckSince(since + options.Value.StuckSendsAfter) : null;
+        var bus = services.GetRequiredService<IBusControl>().CheckHealth();
+        busWasHealthy |= bus.Status == BusHealthStatus.Healthy;
+        busUnhealthySince = bus.Status == BusHealthStatus.Healthy || !busWasHealthy ? null : busUnhealthySince ?? now;
+        stuck = connectedSince is not { } since ? null
+            : sends.StuckSince(since + after) is { } destination ? $"sends to {destination} keep timing out"
+            : now - since >= after && busUnhealthySince <= now - after ? $"its receive endpoints stay unhealthy ({bus.Description})"
+            : null;
         return stuck;
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(stuck is { } destination
-            ? HealthCheckResult.Unhealthy($"sends to {destination} keep timing out with the broker connected for {options.Value.StuckSendsAfter.TotalSeconds:0} s")
+        Task.FromResult(stuck is { } what
+            ? HealthCheckResult.Unhealthy($"{what} with the broker connected for {options.Value.StuckSendsAfter.TotalSeconds:0} s")
             : HealthCheckResult.Healthy());
 
-    void Exit(string destination)
+    void Exit(string what)
     {
         logger.LogCritical(
-            "Sends to {Destination} keep timing out though the broker connection has been back for {StuckAfter}: this process's send path is stuck. " +
-            "Exiting with {ExitCode} to be started again (Health:ExitWhenStuck)", destination, options.Value.StuckSendsAfter, ExitCode);
+            "This process is stuck: {What} though the broker connection has been back for {StuckAfter}. " +
+            "Exiting with {ExitCode} to be started again (Health:ExitWhenStuck)", what, options.Value.StuckSendsAfter, ExitCode);
         // The console logger writes from a queue of its own.
         Thread.Sleep(TimeSpan.FromMilliseconds(500));
         // Not a graceful stop: the host would wait on the stuck bus to stop. What a kill -9 leaves is redelivered.

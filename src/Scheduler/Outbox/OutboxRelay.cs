@@ -98,15 +98,19 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, Br
         return [.. outcomes.OfType<Guid>()];
     }
 
-    async Task SendAsync(OutboxMessage message, bool resent, CancellationToken cancellationToken)
+    // Not awaited past the token: after a broker restart MassTransit can hold a send (or the wait for its endpoint)
+    // without heeding it, and the relay's loop with it.
+    Task SendAsync(OutboxMessage message, bool resent, CancellationToken cancellationToken) =>
+        SendUnboundedAsync(message, resent, cancellationToken).WaitAsync(cancellationToken);
+
+    async Task SendUnboundedAsync(OutboxMessage message, bool resent, CancellationToken cancellationToken)
     {
         if (message.Destination is null)
         {
             await Bus.Publish(message.Message, message.MessageType, resent ? MarkResentPublish : Pipe.Empty<PublishContext>(), cancellationToken);
             return;
         }
-        // Bounded too: after a broker restart MassTransit can hold this without end, and the relay's loop with it.
-        var endpoint = await Bus.GetSendEndpoint(message.Destination).WaitAsync(cancellationToken);
+        var endpoint = await Bus.GetSendEndpoint(message.Destination);
         await endpoint.Send(message.Message, message.MessageType, resent ? MarkResent : Pipe.Empty<SendContext>(), cancellationToken);
     }
 

@@ -106,7 +106,7 @@ public sealed class HealthTests : SystemTest
 
         Assert.NotEqual(stuck, api.Pid);
         Assert.Contains("exited 75", Assert.Single(api.Restarts));
-        Assert.Contains("this process's send path is stuck", File.ReadAllText(api.Log));
+        Assert.Contains("This process is stuck: sends to request POST /task/new keep timing out", File.ReadAllText(api.Log));
         var live = await TestSystem.EventuallyAsync(async () =>
         {
             try { return (await http.GetAsync("/health/live")).StatusCode; }
