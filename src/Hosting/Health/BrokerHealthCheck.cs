@@ -18,6 +18,16 @@ public sealed class BrokerHealthCheck(IOptions<AsyncTaskOptions> options, TimePr
     DateTimeOffset nextTry = DateTimeOffset.MinValue;
     string lastError = "not connected yet";
 
+    /// <summary>Whether this check's connection is open now (no I/O).</summary>
+    public bool IsConnected => connection is { IsOpen: true };
+
+    /// <summary>Opens the connection when none was opened yet, without waiting for it.</summary>
+    public void Connect()
+    {
+        if (connection is null)
+            _ = OpenAsync(CancellationToken.None);
+    }
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (connection is { IsOpen: true })

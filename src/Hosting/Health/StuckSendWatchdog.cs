@@ -28,65 +28,82 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
     static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
     DateTimeOffset? connectedSince, busUnhealthySince;
     bool busWasHealthy;
-    string? stuck;
+    volatile string? stuck;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var bus = services.GetRequiredService<IBus>();
-        using var sent = bus.ConnectSendObserver(sends);
-        using var published = bus.ConnectPublishObserver(sends);
-        var probe = Task.CompletedTask;
-        while (!stoppingToken.IsCancellationRequested)
+        var sent = bus.ConnectSendObserver(sends);
+        var published = bus.ConnectPublishObserver(sends);
+        // A thread of its own: a process whose thread pool is starved (a stuck client blocking its threads) must
+        // still be judged, and a watchdog on that pool would be starved with it.
+        var thread = new Thread(() =>
         {
-            await Task.Delay(Every, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            if (stoppingToken.IsCancellationRequested)
-                return;
-            if (await CheckAsync(stoppingToken) is { } what && options.Value.ExitWhenStuck)
+            try { Watch(bus, stoppingToken); }
+            finally { sent.Disconnect(); published.Disconnect(); }
+        }) { IsBackground = true, Name = "taskhub-watchdog" };
+        thread.Start();
+        return Task.CompletedTask;
+    }
+
+    void Watch(IBus bus, CancellationToken stoppingToken)
+    {
+        var probe = Task.CompletedTask;
+        var probeStarted = time.GetUtcNow();
+        // When the work item queued to the thread pool that has not run yet was queued; 0: none is waiting.
+        long waitingSince = 0;
+        while (!stoppingToken.WaitHandle.WaitOne(Every))
+        {
+            var now = time.GetUtcNow();
+            if (Interlocked.CompareExchange(ref waitingSince, now.UtcTicks, 0) == 0)
+                ThreadPool.UnsafeQueueUserWorkItem(_ => Interlocked.Exchange(ref waitingSince, 0), null);
+            var queued = Interlocked.Read(ref waitingSince);
+            var poolLag = queued == 0 ? TimeSpan.Zero : now - new DateTimeOffset(queued, TimeSpan.Zero);
+            if (Check(now, poolLag) is { } what && options.Value.ExitWhenStuck)
                 Exit(what);
-            if (probe.IsCompleted && connectedSince is not null)
-                probe = ProbeAsync(bus, stoppingToken);
+            // One probe at a time; one that outlives its timeout counts as a timed-out send, and the next one starts.
+            if (!probe.IsCompleted && now - probeStarted > ProbeTimeout)
+                sends.TimedOut(typeof(BrokerProbe));
+            if ((probe.IsCompleted || now - probeStarted > ProbeTimeout) && connectedSince is not null)
+                (probe, probeStarted) = (Probe(bus, stoppingToken), now);
         }
     }
 
     /// <summary>
     /// One publish of <see cref="BrokerProbe"/> (to an exchange nothing is bound to), so that a process with nothing to
-    /// send still finds out that its send path is stuck: the probe's timeouts count as any destination's.
+    /// send still finds out that its send path is stuck.
     /// </summary>
-    async Task ProbeAsync(IBus bus, CancellationToken stoppingToken)
+    Task Probe(IBus bus, CancellationToken stoppingToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        deadline.CancelAfter(ProbeTimeout);
         try
         {
-            await bus.Publish(new BrokerProbe(time.GetUtcNow()), deadline.Token).WaitAsync(deadline.Token);
+            return bus.Publish(new BrokerProbe(time.GetUtcNow()), stoppingToken);
         }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-            sends.TimedOut(typeof(BrokerProbe));
-        }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception ex)
         {
             logger.LogDebug("The broker probe failed: {Error}", ex.Message);
+            return Task.CompletedTask;
         }
     }
 
     /// <summary>
     /// One look: what is stuck, if anything. The receive side counts too: a bus that was healthy, and with the
     /// connection back for <c>Health:StuckSendsAfter</c> is still not (a receive endpoint MassTransit stopped and
-    /// never started again), consumes nothing.
+    /// never started again), consumes nothing; and so does a thread pool that ran nothing queued to it for as long.
     /// </summary>
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    string? Check(DateTimeOffset now, TimeSpan poolLag)
     {
-        var up = (await broker.CheckHealthAsync(new HealthCheckContext(), cancellationToken)).Status == HealthStatus.Healthy;
-        var now = time.GetUtcNow();
         var after = options.Value.StuckSendsAfter;
-        connectedSince = up ? connectedSince ?? now : null;
+        connectedSince = broker.IsConnected ? connectedSince ?? now : null;
+        if (!broker.IsConnected)
+            broker.Connect();
         var bus = services.GetRequiredService<IBusControl>().CheckHealth();
         busWasHealthy |= bus.Status == BusHealthStatus.Healthy;
         busUnhealthySince = bus.Status == BusHealthStatus.Healthy || !busWasHealthy ? null : busUnhealthySince ?? now;
         stuck = connectedSince is not { } since ? null
             : sends.StuckSince(since + after) is { } destination ? $"sends to {destination} keep timing out"
             : now - since >= after && busUnhealthySince <= now - after ? $"its receive endpoints stay unhealthy ({bus.Description})"
+            : now - since >= after && poolLag >= after ? $"its thread pool ran nothing queued to it for {poolLag.TotalSeconds:0} s"
             : null;
         return stuck;
     }

@@ -13,13 +13,14 @@ namespace TaskHub.Tests.FlowControl;
 /// Rate limits on starts (issue 20), on the real stack: the budget is the cluster's (every Worker reserves from one row
 /// per limited key in PostgreSQL), starts are spaced evenly and never dropped, and a held-back task says why.
 /// Tolerances: a start may come up to 20 ms before its slot (run at once rather than held), a stored one up to the relay's
-/// poll interval after it, and any one as late as the machine's thread pool makes it (~200 ms on a loaded 2-core machine).
+/// poll interval (1 s) after it, and any one as late as the machine's thread pool makes it (hundreds of ms on a loaded
+/// 2-core machine); spans are asserted at three quarters of the ideal or more.
 /// </summary>
 public sealed class RateLimitTests : CallbackCenterTest
 {
     /// <summary>
     /// 200 tasks of a name limited to 20/s, through two Schedulers (one a process, killed at a third of the way) and two
-    /// Workers: all succeed, their starts span ~10 s (199 gaps of 50 ms), and no second holds more than the limit allows.
+    /// Workers: all succeed, their starts span ~10 s (199 gaps of 50 ms), and no five seconds hold much more than the limit allows.
     /// </summary>
     [Fact]
     public async Task A_task_names_limit_spaces_its_starts_across_the_cluster_and_a_killed_Scheduler_loses_nothing()
@@ -41,10 +42,12 @@ public sealed class RateLimitTests : CallbackCenterTest
         Assert.Equal(200, starts.Count);
         var times = starts.Values.Order().ToList();
         var span = times[^1] - times[0];
-        Assert.True(span >= TimeSpan.FromSeconds(9.5), $"200 starts at 20/s took {span.TotalSeconds:0.00} s, not ~9.95 s");
-        // Slots are exact; a handler's start is its slot plus the thread pool's delay, up to ~200 ms on a loaded 2-core machine.
-        var busiestSecond = times.Max(t => times.Count(u => u >= t && u < t.AddSeconds(1)));
-        Assert.True(busiestSecond <= 25, $"{busiestSecond} starts within one second under a limit of 20/s");
+        Assert.True(span >= TimeSpan.FromSeconds(9.0), $"200 starts at 20/s took {span.TotalSeconds:0.00} s, not ~9.95 s");
+        // The reservations are exact; a start comes later than its slot by the thread pool's delay (a held one) or up to
+        // the relay's poll interval (a stored one, sent with the others due in that second), so starts may bunch within a
+        // second, but no five seconds hold more than the limit's 100 and one poll's worth.
+        var busiestFive = times.Max(t => times.Count(u => u >= t && u < t.AddSeconds(5)));
+        Assert.True(busiestFive <= 120, $"{busiestFive} starts within five seconds under a limit of 20/s");
     }
 
     /// <summary>
@@ -75,7 +78,7 @@ public sealed class RateLimitTests : CallbackCenterTest
         var calls = await Peer.WaitForAsync("/work", 30, TimeSpan.FromSeconds(30));
         Assert.Equal(30, calls.Select(c => c.Query["id"].ToString()).Distinct().Count());
         var times = calls.Select(c => c.At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(2.7), $"30 calls at 10/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~2.9 s");
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(2.2), $"30 calls at 10/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~2.9 s");
     }
 
     /// <summary><c>Outbound:RateLimits:&lt;host&gt;</c> spaces the calls TaskHub makes to that host, whatever their group.</summary>
@@ -87,7 +90,7 @@ public sealed class RateLimitTests : CallbackCenterTest
             await PostAsync("/task/new", new { n }, ("callee", Peer.Url("/work")));
 
         var times = (await Peer.WaitForAsync("/work", 10, TimeSpan.FromSeconds(30))).Select(c => c.At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.7), $"10 calls at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.35), $"10 calls at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
     }
 
     /// <summary>The host's budget covers what the Scheduler calls too: timed callbacks all due at once arrive 200 ms apart.</summary>
@@ -99,7 +102,7 @@ public sealed class RateLimitTests : CallbackCenterTest
             await PostAsync("/callback/new", new { n }, ("callback", Peer.Url("/cb")), ("setTimeout", "200"));
 
         var times = (await Peer.WaitForAsync("/cb", 10, TimeSpan.FromSeconds(30))).Select(c => c.At).Order().ToList();
-        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.7), $"10 callbacks at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
+        Assert.True(times[^1] - times[0] >= TimeSpan.FromSeconds(1.35), $"10 callbacks at 5/s took {(times[^1] - times[0]).TotalSeconds:0.00} s, not ~1.8 s");
     }
 
     [Fact]
