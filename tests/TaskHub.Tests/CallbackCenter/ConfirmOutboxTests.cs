@@ -28,6 +28,8 @@ public sealed class ConfirmOutboxTests : CallbackCenterTest
         Assert.Equal("done", task.GetProperty("response").GetProperty("data").GetString());
         var callback = Assert.Single(await Peer.WaitForAsync("/done", 1));
         Assert.Equal("done", Json(callback.Body).GetProperty("data").GetString());
-        Assert.Equal(0, await System.CountAsync("SELECT count(*) FROM outbox_messages"));
+        // The relay deletes what it sent in batches, and the publish the deadline cut off may have gone as well: the row goes.
+        await TestSystem.EventuallyAsync(() => System.CountAsync("SELECT count(*) FROM outbox_messages"), n => n == 0, TimeSpan.FromSeconds(15),
+            "the confirmation's outbox row to be sent and deleted");
     }
 }
