@@ -9,10 +9,10 @@ using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
-using TaskHub.Hosting.Health;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting;
+using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Api.CallbackCenter;

@@ -38,6 +38,10 @@ public sealed class OutboundOptions
     /// = <c>20/s</c> (<see cref="RateLimit"/>).
     /// </summary>
     public Dictionary<string, string> RateLimits { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The limit on calls to <paramref name="url"/>'s host, if it has one.</summary>
+    public RateLimit? RateLimitFor(Uri url) =>
+        RateLimits.TryGetValue(url.IdnHost, out var text) && RateLimit.TryParse(text, out var limit) ? limit : null;
 }
 
 public sealed class OutboundOptionsValidator(IHostEnvironment environment) : IValidateOptions<OutboundOptions>

@@ -32,7 +32,7 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var bus = services.GetRequiredService<IBus>();
+        var bus = services.GetRequiredService<IBusControl>();
         var sent = bus.ConnectSendObserver(sends);
         var published = bus.ConnectPublishObserver(sends);
         // A thread of its own: a process whose thread pool is starved (a stuck client blocking its threads) must
@@ -46,7 +46,7 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
         return Task.CompletedTask;
     }
 
-    void Watch(IBus bus, CancellationToken stoppingToken)
+    void Watch(IBusControl bus, CancellationToken stoppingToken)
     {
         var probe = Task.CompletedTask;
         var probeStarted = time.GetUtcNow();
@@ -59,7 +59,7 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
                 ThreadPool.UnsafeQueueUserWorkItem(_ => Interlocked.Exchange(ref waitingSince, 0), null);
             var queued = Interlocked.Read(ref waitingSince);
             var poolLag = queued == 0 ? TimeSpan.Zero : now - new DateTimeOffset(queued, TimeSpan.Zero);
-            if (Check(now, poolLag) is { } what && options.Value.ExitWhenStuck)
+            if (Check(bus, now, poolLag) is { } what && options.Value.ExitWhenStuck)
                 Exit(what);
             // One probe at a time; one that outlives its timeout counts as a timed-out send, and the next one starts.
             if (!probe.IsCompleted && now - probeStarted > ProbeTimeout)
@@ -91,18 +91,18 @@ public sealed class StuckSendWatchdog(BrokerSends sends, BrokerHealthCheck broke
     /// connection back for <c>Health:StuckSendsAfter</c> is still not (a receive endpoint MassTransit stopped and
     /// never started again), consumes nothing; and so does a thread pool that ran nothing queued to it for as long.
     /// </summary>
-    string? Check(DateTimeOffset now, TimeSpan poolLag)
+    string? Check(IBusControl bus, DateTimeOffset now, TimeSpan poolLag)
     {
         var after = options.Value.StuckSendsAfter;
         connectedSince = broker.IsConnected ? connectedSince ?? now : null;
         if (!broker.IsConnected)
             broker.Connect();
-        var bus = services.GetRequiredService<IBusControl>().CheckHealth();
-        busWasHealthy |= bus.Status == BusHealthStatus.Healthy;
-        busUnhealthySince = bus.Status == BusHealthStatus.Healthy || !busWasHealthy ? null : busUnhealthySince ?? now;
+        var health = bus.CheckHealth();
+        busWasHealthy |= health.Status == BusHealthStatus.Healthy;
+        busUnhealthySince = health.Status == BusHealthStatus.Healthy || !busWasHealthy ? null : busUnhealthySince ?? now;
         stuck = connectedSince is not { } since ? null
             : sends.StuckSince(since + after) is { } destination ? $"sends to {destination} keep timing out"
-            : now - since >= after && busUnhealthySince <= now - after ? $"its receive endpoints stay unhealthy ({bus.Description})"
+            : now - since >= after && busUnhealthySince <= now - after ? $"its receive endpoints stay unhealthy ({health.Description})"
             : now - since >= after && poolLag >= after ? $"its thread pool ran nothing queued to it for {poolLag.TotalSeconds:0} s"
             : null;
         return stuck;

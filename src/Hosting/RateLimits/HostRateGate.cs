@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Hosting.Telemetry;
 
@@ -19,7 +18,7 @@ public sealed class HostRateGate(RateReservations reservations, IOptions<Outboun
 {
     public async Task WaitTurnAsync(Uri url, CancellationToken cancellationToken)
     {
-        if (!options.Value.RateLimits.TryGetValue(url.IdnHost, out var text) || !RateLimit.TryParse(text, out var limit))
+        if (options.Value.RateLimitFor(url) is not { } limit)
             return;
         var now = time.GetUtcNow();
         var turn = (await reservations.ReserveAsync([(RateReservations.HostKey(url), limit.Interval)], now, cancellationToken))[0];

@@ -27,7 +27,10 @@ public sealed class RateReservations(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var i = limits.ToList().FindIndex(l => l.Key == reader.GetString(0));
+            var key = reader.GetString(0);
+            var i = 0;
+            while (limits[i].Key != key)
+                i++;
             // The row now holds the start after this one.
             starts[i] = reader.GetFieldValue<DateTimeOffset>(1) - limits[i].Interval;
         }

@@ -1,11 +1,10 @@
-using System.Security.Cryptography;
-using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
+using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Outbox;
 using TaskHub.Hosting.RateLimits;
@@ -15,13 +14,14 @@ namespace TaskHub.Worker.Execution;
 
 /// <summary>
 /// Rate limits on starts, cluster-wide (issue 20): a task name's (<c>AsyncTask:Tasks:&lt;name&gt;:RateLimit</c>), a defined
-/// type's (<c>rate_limit</c> in <c>tasks/&lt;id&gt;.json</c>, for the tasks on its queue), its group's
-/// (<see cref="StartRate"/>, from the Scheduler) and its callee host's (<c>Outbound:RateLimits:&lt;host&gt;</c>). Each limited key
-/// has one row in <c>rate_limits</c> (<see cref="RateReservations"/>); a Worker reserves a start in every key that applies at
-/// once, which spaces the cluster's starts one <see cref="RateLimit.Interval"/> apart, in the order they asked. A start due now runs; one due within <c>Worker:HoldRetryUpTo</c> (1 s) waits in memory, which keeps the spacing exact
-/// while a Worker's slots keep the reservations close; a later one is stored, as a long retry wait is (<see cref="AttemptRetries"/>): the message
-/// goes into the outbox due at its reserved start, marked with it, and this one is acknowledged. Nothing is dropped, no slot is
-/// held while it waits, and a Worker or Scheduler that dies loses nothing (the outbox is any relay's to send).
+/// type's (<c>rate_limit</c> in <c>tasks/&lt;id&gt;.json</c>, for the tasks on its queue), its group's (<see cref="StartRate"/>,
+/// from the Scheduler) and its callee host's (<c>Outbound:RateLimits:&lt;host&gt;</c>). Each limited key has one row in
+/// <c>rate_limits</c> (<see cref="RateReservations"/>); a Worker reserves a start in every key that applies at once, which
+/// spaces the cluster's starts one <see cref="RateLimit.Interval"/> apart, in the order they asked. A start due now runs; one
+/// due within <c>Worker:HoldRetryUpTo</c> (1 s) waits in memory, which keeps the spacing exact while a Worker's slots keep the
+/// reservations close; a later one is stored, as a long retry wait is (<see cref="AttemptRetries"/>): the message goes into
+/// the outbox due at its reserved start, marked with it, and this one is acknowledged. Nothing is dropped, no slot is held
+/// while it waits, and a Worker or Scheduler that dies loses nothing (the outbox is any relay's to send).
 /// </summary>
 public sealed class StartGate(RateReservations reservations, OutboxTable outbox, IOptions<AsyncTaskOptions> options, IOptions<OutboundOptions> outbound,
     IOptions<WorkerOptions> worker, TaskDefinitionCatalog definitions, TaskHubMetrics metrics, TimeProvider time, ILogger<StartGate> logger)
@@ -45,7 +45,7 @@ public sealed class StartGate(RateReservations reservations, OutboxTable outbox,
             limits.Add(new Limit("task", $"task:{name}", taskRate, $"task {name}: {taskRate}"));
         if (rate is { Group: { } group } && RateLimit.TryParse(rate.GroupRate, out var groupRate))
             limits.Add(new Limit("group", $"group:{group}", groupRate, $"group {group}: {groupRate}"));
-        if (callee is not null && outbound.Value.RateLimits.TryGetValue(callee.IdnHost, out var hostText) && RateLimit.TryParse(hostText, out var hostRate))
+        if (callee is not null && outbound.Value.RateLimitFor(callee) is { } hostRate)
             limits.Add(new Limit("host", RateReservations.HostKey(callee), hostRate, $"host {callee.IdnHost}: {hostRate}"));
         return limits;
     }
@@ -91,5 +91,7 @@ public sealed class StartGate(RateReservations reservations, OutboxTable outbox,
         return (starts[latest], limits[latest]);
     }
 
-    static Guid HeldId(Guid taskId, int attempt) => new(MD5.HashData(Encoding.UTF8.GetBytes($"{taskId:N}/held/{Math.Max(1, attempt)}")));
+    static readonly Guid HeldNamespace = new("6c1e8f40-2b9d-4a73-9e55-0d7a3b61c2f8");
+
+    static Guid HeldId(Guid taskId, int attempt) => NameBasedIds.From(HeldNamespace, $"{taskId:N}/{Math.Max(1, attempt)}");
 }
