@@ -76,6 +76,7 @@ public static class SchedulerApp
             // Its two endpoints are configured below, not by ConfigureEndpoints.
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
+            x.AddConsumer<SubmitTaskOnceConsumer>().Endpoint(e => e.Name = TaskHubBus.TaskSubmitOnceQueue);
             x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();
             x.AddCronTaskConsumers();
             x.AddConsumer<GroupGateConsumer>().Endpoint(e => e.Name = "taskhub.group-gate");

@@ -7,6 +7,7 @@ using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
+using TaskHub.Hosting.Deduplication;
 
 namespace TaskHub.Api.CallbackCenter;
 
@@ -38,11 +39,13 @@ public static class CallbackEndpoints
         var count = q.Integer("count", 1, int.MaxValue);
         var key = q.Name("key");
         var window = q.Milliseconds("window", 1);
+        var dedupe = q.Integer("dedupe", 1, (long)SubmitTaskOnce.LongestWindow.TotalSeconds);
         q.Require(window is null || key is not null, "key", "is required with window.");
         q.Require(key is null || window is not null || !q.IsValid, "window", "is required with key.");
         q.Require(new object?[] { delay, interval, key }.Count(v => v is not null) <= 1, "setTimeout",
             "setTimeout, setInterval and key/window are alternatives: give one of them.");
         q.Require(count is null || interval is not null, "count", "applies to setInterval only.");
+        q.Require(dedupe is null || key is null, "dedupe", "does not apply with key: a debounce window already merges repeats.");
         var body = (await JsonBody.ReadPayloadAsync(request, q.Errors, cancellationToken)).Text;
         if (!q.IsValid)
             return q.Errors.Problem("The callback was not created");
@@ -51,15 +54,28 @@ public static class CallbackEndpoints
         var mode = key is not null ? "debounce" : interval is not null ? "interval" : delay is not null ? "timeout" : "now";
         var now = time.GetUtcNow();
         var dueAt = now.AddMilliseconds(delay ?? window ?? interval ?? 0); // due times count from when the request was accepted
-        await using var command = database.CreateCommand("""
+        var id = Idempotency.IdFor(request.HttpContext);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        // Only a deduplicated request needs its claim and its row in one transaction.
+        await using var transaction = dedupe is null ? null : await connection.BeginTransactionAsync(cancellationToken);
+        if (dedupe is not null)
+        {
+            // The same request from the same owner: the schedule counts as much as what is delivered where.
+            var fingerprint = DeduplicationWindow.Fingerprint(mode, callee, callback, body, delay?.ToString(), interval?.ToString(), count?.ToString());
+            var (holder, claimed) = await DeduplicationWindow.ClaimAsync(connection, transaction!, $"callback\n{owner}", fingerprint, id, now,
+                TimeSpan.FromSeconds(dedupe.Value), cancellationToken);
+            if (!claimed)
+                return TypedResults.Ok(new CenterReply(true, holder.ToString()));
+        }
+        await using var command = new NpgsqlCommand("""
             INSERT INTO callbacks (id, callee, callback, body, mode, delay_ms, interval_ms, max_count, debounce_key, created_at, updated_at, next_due_at,
                                    owner, trace_parent)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)
             ON CONFLICT (debounce_key) WHERE mode = 'debounce' AND state = 'active'
                 DO UPDATE SET body = EXCLUDED.body, callee = EXCLUDED.callee, callback = EXCLUDED.callback, updated_at = EXCLUDED.updated_at
             RETURNING id, xmax = 0
-            """);
-        command.Parameters.AddWithValue(Idempotency.IdFor(request.HttpContext));
+            """, connection, transaction);
+        command.Parameters.AddWithValue(id);
         command.Parameters.AddWithValue((object?)callee ?? DBNull.Value);
         command.Parameters.AddWithValue(callback!);
         command.Parameters.AddWithValue(body);
@@ -74,23 +90,27 @@ public static class CallbackEndpoints
         command.Parameters.Add(TaskReader.TextParameter(owner));
         // The request's trace: every fire of the callback is delivered in it.
         command.Parameters.Add(TaskReader.TextParameter(System.Diagnostics.Activity.Current?.Id));
-        Guid id;
+        Guid rowId;
         bool created;
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            (id, created) = (reader.GetGuid(0), reader.GetBoolean(1));
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                (rowId, created) = (reader.GetGuid(0), reader.GetBoolean(1));
+            }
+            if (transaction is not null)
+                await transaction.CommitAsync(cancellationToken);
         }
         catch (PostgresException ex) when (ex is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "callbacks_pkey" })
         {
             // The repeat of a keyed request whose first Api died before keeping its answer: the callback is there.
-            return TypedResults.Ok(new CenterReply(true, Idempotency.IdFor(request.HttpContext).ToString()));
+            return TypedResults.Ok(new CenterReply(true, id.ToString()));
         }
         // A request within an open debounce window only replaces the body the window will deliver.
         if (created)
-            await ArmAsync(publish, new ArmCallback(id, dueAt), api.Value, loggers, cancellationToken);
-        return TypedResults.Ok(new CenterReply(true, id.ToString()));
+            await ArmAsync(publish, new ArmCallback(rowId, dueAt), api.Value, loggers, cancellationToken);
+        return TypedResults.Ok(new CenterReply(true, rowId.ToString()));
     }
 
     /// <summary>

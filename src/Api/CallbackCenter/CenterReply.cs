@@ -31,4 +31,5 @@ public sealed record CallbackNewQuery(
     [property: Description("Deliver every this many milliseconds until cancelled or count is reached")] long? SetInterval,
     [property: Description("With setInterval: deliver at most this many times")] int? Count,
     [property: Description("A debounce key: requests within window milliseconds deliver the last body once")] string? Key,
-    [property: Description("The debounce window in milliseconds")] long? Window);
+    [property: Description("The debounce window in milliseconds")] long? Window,
+    [property: Description("Not with key: for this many seconds (1 to 86400) the same request (callee, callback, body and schedule) returns this callback's id and creates nothing")] int? Dedupe);

@@ -6,7 +6,10 @@ namespace TaskHub.Contracts.Client;
 /// <summary>The .NET producer's handle on TaskHub, like gobay's <c>AsyncTask.SendTask</c>.</summary>
 public interface ITaskClient
 {
-    /// <summary>Hands the task to the Scheduler and returns its id at once.</summary>
+    /// <summary>
+    /// Hands the task to the Scheduler and returns its id at once; with <see cref="SendTaskOptions.DeduplicateFor"/>, once the
+    /// Scheduler has recorded it (or found the same task within the window, whose id it returns).
+    /// </summary>
     Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>The task's current state, or null when it is unknown or its result has expired.</summary>
@@ -20,5 +23,8 @@ public interface ITaskClient
 /// Where the task goes and how it is retried; unset fields use the Worker's policy for the task name.
 /// <paramref name="IdempotencyKey"/>: sending again with the same key is the same task (its id is made from the key,
 /// and the Scheduler takes a task id once), so a send whose outcome is unknown can simply be repeated.
+/// <paramref name="DeduplicateFor"/> (up to a day): for that long after this send, sending the same task (name, arguments
+/// and queue) returns this task's id and creates nothing. The send then waits for the Scheduler's answer.
 /// </summary>
-public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null, string? IdempotencyKey = null);
+public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null, string? IdempotencyKey = null,
+    TimeSpan? DeduplicateFor = null);

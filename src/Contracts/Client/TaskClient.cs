@@ -14,12 +14,23 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     static readonly Guid IdempotencyNamespace = new("7d0a4c61-92e8-4b3f-8f15-3e6b2d9c0a47");
 
     readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
+    readonly IRequestClient<SubmitTaskOnce> submitOnce =
+        clients.CreateRequestClient<SubmitTaskOnce>(TaskHubBus.QueueAddress(TaskHubBus.TaskSubmitOnceQueue), RequestTimeout.After(s: 30));
 
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
         var taskId = options?.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
-        await bus.SubmitTaskAsync(new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow()), cancellationToken);
+        var submit = new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow());
+        if (options?.DeduplicateFor is { } window)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero, nameof(SendTaskOptions.DeduplicateFor));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(window, SubmitTaskOnce.LongestWindow, nameof(SendTaskOptions.DeduplicateFor));
+            // A timeout leaves the outcome unknown, as a lost send would: sending again within the window is safe.
+            var accepted = await submitOnce.GetResponse<TaskAccepted>(new SubmitTaskOnce(submit, window), cancellationToken);
+            return accepted.Message.TaskId;
+        }
+        await bus.SubmitTaskAsync(submit, cancellationToken);
         return taskId;
     }
 

@@ -29,6 +29,21 @@ public sealed record SubmitTask(
     string? GroupRate = null) : ITaskMessage;
 
 /// <summary>
+/// Request/response: submit <paramref name="Task"/> unless the same task (name, arguments and queue) was submitted
+/// within the last <paramref name="Window"/>; answered by <see cref="TaskAccepted"/> once the submission is durable.
+/// </summary>
+public sealed record SubmitTaskOnce(SubmitTask Task, TimeSpan Window) : ITaskMessage
+{
+    /// <summary>The longest deduplication window: a day.</summary>
+    public static readonly TimeSpan LongestWindow = TimeSpan.FromDays(1);
+
+    public Guid TaskId => Task.TaskId;
+}
+
+/// <summary>The answer to <see cref="SubmitTaskOnce"/>: the task's id, which is an earlier submission's when <paramref name="Duplicate"/>.</summary>
+public sealed record TaskAccepted(Guid TaskId, bool Duplicate);
+
+/// <summary>
 /// A task done by an HTTP callee (seed 000): <paramref name="Callee"/> is POSTed the payload with
 /// <c>?id=&lt;task id&gt;&amp;callback=&lt;completion URL&gt;</c>; the task succeeds when someone POSTs its
 /// result to <paramref name="CompletionUrl"/> (or a poll says done), and the result is POSTed to

@@ -88,6 +88,9 @@ public static class TaskHubBus
     /// <summary>The Scheduler's queue where tasks are submitted.</summary>
     public const string TaskSubmitQueue = "taskhub.task-submit";
 
+    /// <summary>The Scheduler's queue where deduplicated submissions (<see cref="SubmitTaskOnce"/>) are answered.</summary>
+    public const string TaskSubmitOnceQueue = "taskhub.task-submit-once";
+
     /// <summary>The Scheduler's queue where reports on tasks, and operators' commands for them, arrive.</summary>
     public const string TaskEventsQueue = "taskhub.task-state";
 
