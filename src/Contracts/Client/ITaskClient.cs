@@ -12,6 +12,14 @@ public interface ITaskClient
     /// </summary>
     Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sends a chain (machinery's <c>SendChain</c>): each step starts when the one before succeeded, with its result first among
+    /// its arguments (unless the step is <see cref="TaskSignature.Immutable"/>); a failed step stops the chain, its own
+    /// <see cref="TaskSignature.OnError"/> running. Returns the steps' task ids, in order (the last one's result is the chain's).
+    /// <paramref name="options"/> apply to the first step; the others go to its queue.
+    /// </summary>
+    Task<IReadOnlyList<Guid>> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>The task's current state, or null when it is unknown or its result has expired.</summary>
     Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default);
 
@@ -28,3 +36,9 @@ public interface ITaskClient
 /// </summary>
 public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = null, Guid? TaskId = null, string? IdempotencyKey = null,
     TimeSpan? DeduplicateFor = null);
+
+public static class TaskClientExtensions
+{
+    /// <summary><c>client.SendChainAsync(first, second, third)</c>.</summary>
+    public static Task<IReadOnlyList<Guid>> SendChainAsync(this ITaskClient client, params TaskSignature[] steps) => client.SendChainAsync(steps, null);
+}

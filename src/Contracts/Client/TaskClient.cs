@@ -20,7 +20,8 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
-        var taskId = options?.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
+        var taskId = options?.TaskId ?? signature.TaskId
+            ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
         var submit = new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow());
         if (options?.DeduplicateFor is { } window)
         {
@@ -32,6 +33,21 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         }
         await bus.SubmitTaskAsync(submit, cancellationToken);
         return taskId;
+    }
+
+    public async Task<IReadOnlyList<Guid>> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var chain = steps.ToList();
+        if (chain.Count == 0)
+            throw new ArgumentException("a chain needs at least one step", nameof(steps));
+        var ids = chain.Select((step, i) => step.TaskId ?? (i == 0 ? options?.TaskId : null) ?? NewId.NextGuid()).ToList();
+        // Linked from the end: each step is the one before's last success follower, so it runs with that one's result.
+        var next = chain[^1] with { TaskId = ids[^1] };
+        for (var i = chain.Count - 2; i >= 0; i--)
+            next = chain[i] with { TaskId = ids[i], OnSuccess = [.. chain[i].OnSuccess ?? [], next] };
+        await SendTaskAsync(next, (options ?? new SendTaskOptions()) with { TaskId = ids[0] }, cancellationToken);
+        return ids;
     }
 
     public async Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default)

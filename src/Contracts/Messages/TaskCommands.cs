@@ -53,14 +53,16 @@ public sealed record HttpTask(string Callee, string? Callback, string Payload, s
 
 /// <summary>
 /// The Scheduler asks a Worker listening on the task's queue to run it, from attempt <paramref name="Attempt"/>
-/// (later than 1 when a failed attempt's long wait was stored and this is the next one).
+/// (later than 1 when a failed attempt's long wait was stored and this is the next one). <paramref name="Postponed"/>:
+/// how many of the attempts before it the handler postponed (<c>RetryLaterException</c>); they use none of the policy's.
 /// </summary>
 public sealed record ExecuteTask(
     Guid TaskId,
     TaskSignature Signature,
     TaskPolicy? Policy,
     int Attempt = 1,
-    StartRate? Rate = null) : IWorkMessage;
+    StartRate? Rate = null,
+    int Postponed = 0) : IWorkMessage;
 
 /// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for <see cref="ExecuteTask"/>.</summary>
 public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1, StartRate? Rate = null) : IWorkMessage;

@@ -32,10 +32,22 @@ public sealed record TaskArg(string Type, JsonElement Value)
 
 /// <summary>
 /// What to run: a registered handler name and its positional arguments
-/// (gobay's <c>tasks.Signature{Name, Args}</c>).
+/// (gobay's <c>tasks.Signature{Name, Args}</c>), and what follows it (machinery's <c>OnSuccess</c>, <c>OnError</c>, <c>Immutable</c>).
 /// </summary>
 public sealed record TaskSignature(string Name, IReadOnlyList<TaskArg> Args)
 {
+    /// <summary>Sent once this task succeeds, each with the result first among its arguments unless it is <see cref="Immutable"/>.</summary>
+    public IReadOnlyList<TaskSignature>? OnSuccess { get; init; }
+
+    /// <summary>Sent once a run of this task fails (not when it is cancelled), each with the error text first among its arguments unless it is <see cref="Immutable"/>.</summary>
+    public IReadOnlyList<TaskSignature>? OnError { get; init; }
+
+    /// <summary>As a follower, run with its own arguments only: the result or error before it is not passed.</summary>
+    public bool Immutable { get; init; }
+
+    /// <summary>The id this task gets (a follower's, a chain step's); made up when not given. An id is taken once.</summary>
+    public Guid? TaskId { get; init; }
+
     /// <summary>The typed form for .NET callers: <c>TaskSignature.Create("SomeAsyncTask", 42UL)</c>.</summary>
     public static TaskSignature Create(string name, params object?[] args) =>
         new(name, args.Select(TaskArg.From).ToArray());

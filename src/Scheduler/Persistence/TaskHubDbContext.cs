@@ -29,6 +29,8 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Policy).HasColumnName("policy").HasColumnType("jsonb");
             e.Property(x => x.Http).HasColumnName("http").HasColumnType("jsonb");
             e.Property(x => x.Runs).HasColumnName("runs").HasColumnType("jsonb");
+            e.Property(x => x.OnSuccess).HasColumnName("on_success").HasColumnType("jsonb");
+            e.Property(x => x.OnError).HasColumnName("on_error").HasColumnType("jsonb");
             e.Property(x => x.RunFrom).HasColumnName("run_from");
             e.Property(x => x.GroupRate).HasColumnName("group_rate");
             e.Property(x => x.ThrottledUntil).HasColumnName("throttled_until");

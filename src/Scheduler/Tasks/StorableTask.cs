@@ -18,6 +18,8 @@ static class StorableTask
         ?? Field("callee", StorableText.Refusal(task.Callee))
         ?? Field("callback", StorableText.Refusal(task.CallbackUrl))
         ?? Json("args", task.Args)
+        ?? Json("onSuccess", task.OnSuccess)
+        ?? Json("onError", task.OnError)
         ?? Json("payload", submitted.Http?.Payload);
 
     /// <summary>Keeps what can be kept of a refused submission: it runs nowhere, calls back nowhere it cannot name.</summary>
@@ -31,6 +33,10 @@ static class StorableTask
             task.CallbackUrl = null;
         if (StorableText.RefusalInJson(task.Args) is not null)
             task.Args = "[]";
+        if (StorableText.RefusalInJson(task.OnSuccess) is not null)
+            task.OnSuccess = null;
+        if (StorableText.RefusalInJson(task.OnError) is not null)
+            task.OnError = null;
         task.Error = $"not accepted: {reason}";
     }
 

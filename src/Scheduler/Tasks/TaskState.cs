@@ -25,6 +25,9 @@ public class TaskState : SagaStateMachineInstance
     public string? Policy { get; set; }
     /// <summary>An HTTP task's call (<c>HttpTask</c>) as JSON, kept so that a retry makes it again; null for a .NET task.</summary>
     public string? Http { get; set; }
+    /// <summary>The signatures sent when the task succeeds, and when a run of it fails (<see cref="TaskSignature.OnSuccess"/>), as JSON; null: none.</summary>
+    public string? OnSuccess { get; set; }
+    public string? OnError { get; set; }
     /// <summary>The earlier runs an operator's retry closed, as a JSON array (null: never retried).</summary>
     public string? Runs { get; set; }
     /// <summary>The first attempt of the current run: reports of an earlier run's attempts (a cancelled one, say) are ignored.</summary>

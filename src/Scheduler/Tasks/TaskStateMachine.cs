@@ -84,6 +84,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.CreatedAt = m.SubmittedAt;
                     c.Saga.Policy = m.Policy is null ? null : JsonSerializer.Serialize(m.Policy);
                     c.Saga.Http = m.Http is null ? null : JsonSerializer.Serialize(m.Http);
+                    c.Saga.OnSuccess = Followers.Store(m.Signature.OnSuccess);
+                    c.Saga.OnError = Followers.Store(m.Signature.OnError);
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
                     accepted => accepted
@@ -336,14 +338,23 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 
 static class TaskFinishActivities
 {
-    /// <summary>What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot is freed.</summary>
+    /// <summary>
+    /// What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot
+    /// is freed, the followers (<see cref="Followers"/>) are submitted.
+    /// </summary>
     public static EventActivityBinder<TaskState, T> AnnounceFinish<T>(this EventActivityBinder<TaskState, T> binder) where T : class =>
         binder
             .If(c => c.Saga.CallbackUrl is not null,
                 b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!, CallbackBody(c.Saga),
                     TraceParent: c.Saga.TraceParent)))
             .If(c => c.Saga.GroupName is not null,
-                b => b.Publish(c => new ReleaseGroupSlot(c.Saga.CorrelationId, c.Saga.GroupName!)));
+                b => b.Publish(c => new ReleaseGroupSlot(c.Saga.CorrelationId, c.Saga.GroupName!)))
+            .If(c => Followers.Any(c.Saga), b => b.ThenAsync(async c =>
+            {
+                var submit = await c.GetSendEndpoint(TaskHubBus.QueueAddress(TaskHubBus.TaskSubmitQueue));
+                foreach (var follower in Followers.Of(c.Saga))
+                    await submit.Send(follower);
+            }));
 
     /// <summary>On success the result as the callee confirmed it; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
     static string CallbackBody(TaskState task) => task.CurrentState == "Succeeded" || task.Error is null

@@ -20,12 +20,13 @@ public sealed class AttemptRetries(OutboxTable outbox, IOptions<WorkerOptions> o
     /// <summary>
     /// After failed attempt <paramref name="attempt"/> of <paramref name="taskId"/>, with another to come after
     /// <paramref name="wait"/>: reports the failure (with when the next attempt is due, if its wait is stored),
-    /// then waits in memory, or stores <paramref name="next"/> to be sent then. True when stored: the consumer
-    /// returns and its message is acknowledged.
+    /// then waits in memory, or stores <paramref name="next"/> to be sent then (always, with <paramref name="store"/>).
+    /// True when stored: the consumer returns and its message is acknowledged.
     /// </summary>
-    public async Task<bool> RetryAsync<T>(ConsumeContext<T> context, Guid taskId, int attempt, string error, TimeSpan wait, T next) where T : class
+    public async Task<bool> RetryAsync<T>(ConsumeContext<T> context, Guid taskId, int attempt, string error, TimeSpan wait, T next,
+        bool store = false) where T : class
     {
-        var stored = wait > options.Value.HoldRetryUpTo;
+        var stored = store || wait > options.Value.HoldRetryUpTo;
         var now = time.GetUtcNow();
         await context.Publish(new TaskAttemptFailed(taskId, attempt, error, now, stored ? now + wait : null));
         if (!stored)

@@ -59,7 +59,8 @@ public sealed class ExecuteTaskConsumer(
                 var reported = false;
                 if (!await FinishesWithin(attemptRun, reportStartAfter))
                 {
-                    await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt, policy.DeadlineFrom(startedAt, attempt, grace, slack)));
+                    await context.Publish(new TaskStarted(task.TaskId, attempt, startedAt,
+                        policy.DeadlineFrom(startedAt, attempt - task.Postponed, grace, slack)));
                     reported = true;
                 }
                 var response = await attemptRun;
@@ -80,6 +81,14 @@ public sealed class ExecuteTaskConsumer(
                 await context.Publish(new TaskFailed(task.TaskId, attempt, ex.Message, time.GetUtcNow()));
                 return;
             }
+            catch (RetryLaterException ex)
+            {
+                logger.LogInformation("Task {TaskId} ({Name}) attempt {Attempt} postponed by {Delay}: {Message}", task.TaskId, name, attempt, ex.Delay,
+                    ex.Message);
+                await retries.RetryAsync(context, task.TaskId, attempt, $"retry later: {ex.Message}", ex.Delay,
+                    task with { Attempt = attempt + 1, Postponed = task.Postponed + 1 }, store: true);
+                return;
+            }
             catch (AttemptTimeoutException ex)
             {
                 error = ex.Message;
@@ -90,7 +99,7 @@ public sealed class ExecuteTaskConsumer(
             }
 
             logger.LogWarning("Task {TaskId} ({Name}) attempt {Attempt}/{Attempts} failed: {Error}", task.TaskId, name, attempt, policy.Attempts, error);
-            if (attempt >= policy.Attempts)
+            if (attempt - task.Postponed >= policy.Attempts)
             {
                 await context.Publish(new TaskFailed(task.TaskId, attempt, error, time.GetUtcNow()));
                 return;
