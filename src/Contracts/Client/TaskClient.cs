@@ -12,6 +12,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
 {
     /// <summary>Where .NET producers' idempotency keys become task ids (the HTTP routes' keys have their own, per API key).</summary>
     static readonly Guid IdempotencyNamespace = new("7d0a4c61-92e8-4b3f-8f15-3e6b2d9c0a47");
+    static readonly Guid ChainNamespace = new("a4e2d9b7-1c58-4f06-8b3a-5d7c9e01f6a2");
 
     readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
     readonly IRequestClient<SubmitTaskOnce> submitOnce =
@@ -20,8 +21,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
-        var taskId = options?.TaskId ?? signature.TaskId
-            ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
+        var taskId = IdFor(signature, options);
         var submit = new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow());
         if (options?.DeduplicateFor is { } window)
         {
@@ -41,14 +41,27 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         var chain = steps.ToList();
         if (chain.Count == 0)
             throw new ArgumentException("a chain needs at least one step", nameof(steps));
-        var ids = chain.Select((step, i) => step.TaskId ?? (i == 0 ? options?.TaskId : null) ?? NewId.NextGuid()).ToList();
+        var proposed = IdFor(chain[0], options);
+        var ids = StepIds(chain, proposed);
         // Linked from the end: each step is the one before's last success follower, so it runs with that one's result.
         var next = chain[^1] with { TaskId = ids[^1] };
         for (var i = chain.Count - 2; i >= 0; i--)
             next = chain[i] with { TaskId = ids[i], OnSuccess = [.. chain[i].OnSuccess ?? [], next] };
-        await SendTaskAsync(next, (options ?? new SendTaskOptions()) with { TaskId = ids[0] }, cancellationToken);
-        return ids;
+        var first = await SendTaskAsync(next, options, cancellationToken);
+        // A deduplicated send may answer an earlier chain's first step: its steps are that one's.
+        return first == proposed ? ids : StepIds(chain, first);
     }
+
+    /// <summary>The id a send makes: the options', the signature's, one made from the idempotency key, or a new one.</summary>
+    static Guid IdFor(TaskSignature signature, SendTaskOptions? options) => options?.TaskId ?? signature.TaskId
+        ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
+
+    /// <summary>
+    /// A chain's step ids: the first step's, then each later step's own or one made from the first and its place, so that
+    /// sending a chain again with the same idempotency key makes the same ids all along it.
+    /// </summary>
+    static Guid[] StepIds(IReadOnlyList<TaskSignature> chain, Guid first) =>
+        [first, .. chain.Skip(1).Select((step, i) => step.TaskId ?? NameBasedIds.From(ChainNamespace, $"{first:N}/{i + 1}"))];
 
     public async Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default)
     {

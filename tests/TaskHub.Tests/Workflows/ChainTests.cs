@@ -37,6 +37,14 @@ public sealed class ChainTests : SystemTest
             """SELECT count(*) FROM tasks WHERE name = 'Greet' AND current_state = 'Succeeded' AND response = '"hello chain"'"""), n => n == 1,
             what: "the immutable follower");
         Assert.Equal(4, await System.CountAsync("SELECT count(*) FROM tasks"));
+
+        // A chain sent again with its idempotency key is the same chain, step by step.
+        var keyed = new SendTaskOptions(IdempotencyKey: "chain-1");
+        var once = await client.SendChainAsync([TaskSignature.Create("Add", 1, 2), TaskSignature.Create("Add", 10)], keyed);
+        var again = await client.SendChainAsync([TaskSignature.Create("Add", 1, 2), TaskSignature.Create("Add", 10)], keyed);
+        Assert.Equal(once, again);
+        Assert.Equal("13", (await client.WaitForResultAsync(again[1], TimeSpan.FromSeconds(30))).Response);
+        Assert.Equal(6, await System.CountAsync("SELECT count(*) FROM tasks"));
     }
 
     [Fact]
