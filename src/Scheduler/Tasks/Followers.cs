@@ -19,35 +19,34 @@ static class Followers
     public static string? Store(IReadOnlyList<TaskSignature>? signatures) =>
         signatures is { Count: > 0 } ? JsonSerializer.Serialize(signatures) : null;
 
-    public static bool Any(TaskState task) => task.CurrentState switch
-    {
-        "Succeeded" => task.OnSuccess is not null,
-        "Failed" => task.OnError is not null,
-        _ => false,
-    };
+    public static bool Any(TaskState task) => StoredFor(task) is not null;
 
     /// <summary>The submissions <paramref name="task"/>'s finish makes (it has its finish time).</summary>
     public static IEnumerable<SubmitTask> Of(TaskState task)
     {
-        var (stored, passed, kind) = task.CurrentState switch
-        {
-            "Succeeded" => (task.OnSuccess, ResultArg(task.Response), "success"),
-            "Failed" => (task.OnError, new TaskArg("string", JsonSerializer.SerializeToElement(task.Error ?? "")), "error"),
-            _ => (null, null!, ""),
-        };
-        if (stored is null)
+        if (StoredFor(task) is not { } stored)
             yield break;
+        var succeeded = task.CurrentState == "Succeeded";
+        var passed = succeeded ? ResultArg(task.Response) : new TaskArg("string", JsonSerializer.SerializeToElement(task.Error ?? ""));
         var signatures = JsonSerializer.Deserialize<TaskSignature[]>(stored)!;
         for (var i = 0; i < signatures.Length; i++)
         {
             var next = signatures[i];
-            var id = next.TaskId ?? NameBasedIds.From(Namespace, $"{task.CorrelationId:N}/{task.RunFrom}/{kind}/{i}");
+            var id = next.TaskId ?? NameBasedIds.From(Namespace, $"{task.CorrelationId:N}/{task.RunFrom}/{(succeeded ? "success" : "error")}/{i}");
             var args = next.Immutable ? next.Args : [passed, .. next.Args];
             // A .NET task's followers go where it went; an HTTP task's to the default queue.
             yield return new SubmitTask(id, next with { Args = args, TaskId = id }, task.Http is null ? task.Queue : null, null,
                 task.FinishedAt!.Value, Owner: task.Owner);
         }
     }
+
+    /// <summary>The followers a finished task's outcome sends, as stored: its success ones, or a failed run's error ones.</summary>
+    static string? StoredFor(TaskState task) => task.CurrentState switch
+    {
+        "Succeeded" => task.OnSuccess,
+        "Failed" => task.OnError,
+        _ => null,
+    };
 
     /// <summary>The result as an argument: a handler binds it by its parameter's type, whatever the label says.</summary>
     static TaskArg ResultArg(string? response)

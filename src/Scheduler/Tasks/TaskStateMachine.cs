@@ -351,9 +351,8 @@ static class TaskFinishActivities
                 b => b.Publish(c => new ReleaseGroupSlot(c.Saga.CorrelationId, c.Saga.GroupName!)))
             .If(c => Followers.Any(c.Saga), b => b.ThenAsync(async c =>
             {
-                var submit = await c.GetSendEndpoint(TaskHubBus.QueueAddress(TaskHubBus.TaskSubmitQueue));
                 foreach (var follower in Followers.Of(c.Saga))
-                    await submit.Send(follower);
+                    await c.SubmitTaskAsync(follower);
             }));
 
     /// <summary>On success the result as the callee confirmed it; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
