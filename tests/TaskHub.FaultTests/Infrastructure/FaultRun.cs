@@ -81,8 +81,9 @@ public sealed class FaultRun(TaskHubSystem system, LoopbackPeer peer)
                     faultEnd = health.Now;
                 });
             }
-            var due = pace * submission.N;
-            if (health.Now < due) await Task.Delay(due - health.Now);
+            // Read once: a second read may already be past due, and a negative delay throws.
+            var wait = pace * submission.N - health.Now;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
             await slots.WaitAsync();
             submissions.Add(Task.Run(async () =>
             {
