@@ -20,6 +20,7 @@ using TaskHub.Scheduler.Persistence.Sagas;
 using TaskHub.Scheduler.Persistence;
 using TaskHub.Scheduler.Tasks;
 using TaskHub.Scheduler.Timers;
+using TaskHub.Scheduler.Workflows;
 
 namespace TaskHub.Scheduler;
 
@@ -67,14 +68,15 @@ public static class SchedulerApp
         services.AddTaskHubBus(x =>
         {
             // An outage of the database or the broker must not send a gate, callback, timer or hook
-            // message to the error queue: it is waited out. The task saga's endpoints configure their own.
+            // message to the error queue: it is waited out. The sagas' endpoints configure their own.
             x.AddConfigureEndpointsCallback((_, name, endpoint) =>
             {
-                if (!TaskStateDefinition.IsSagaQueue(name))
+                if (!TaskStateDefinition.IsSagaQueue(name) && name != TaskHubBus.WorkflowQueue)
                     endpoint.UseMessageRetry(TransientFaults.WaitOut);
             });
             // Its two endpoints are configured below, not by ConfigureEndpoints.
             x.AddSagaStateMachine<TaskStateMachine, TaskState, TaskStateDefinition>().EfCoreRepository<TaskState, TaskHubDbContext>();
+            x.AddSagaStateMachine<WorkflowStateMachine, WorkflowState, WorkflowStateDefinition>().EfCoreRepository<WorkflowState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
             x.AddConsumer<SubmitTaskOnceConsumer>().Endpoint(e => e.Name = TaskHubBus.TaskSubmitOnceQueue);
             x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();

@@ -1,5 +1,6 @@
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Workflows;
 
 namespace TaskHub.Contracts.Client;
 
@@ -15,10 +16,30 @@ public interface ITaskClient
     /// <summary>
     /// Sends a chain (machinery's <c>SendChain</c>): each step starts when the one before succeeded, with its result first among
     /// its arguments (unless the step is <see cref="TaskSignature.Immutable"/>); a failed step stops the chain, its own
-    /// <see cref="TaskSignature.OnError"/> running. Returns the steps' task ids, in order (the last one's result is the chain's).
-    /// <paramref name="options"/> apply to the first step; the others go to its queue.
+    /// <see cref="TaskSignature.OnError"/> running. The last step's result is the chain's.
     /// </summary>
-    Task<IReadOnlyList<Guid>> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+    /// <param name="options">Every step's queue and policy; the workflow's id (<see cref="SendTaskOptions.TaskId"/>, or made from
+    /// <see cref="SendTaskOptions.IdempotencyKey"/>: the same key is the same workflow, started once).</param>
+    Task<WorkflowSent> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends a group (machinery's <c>SendGroup</c>): its tasks run in parallel, at most <paramref name="sendConcurrency"/> at once
+    /// (0: all), each starting as soon as a place is free. The group's result is its tasks' results, in order. A failed task fails
+    /// the group; those not started by then are not started.
+    /// </summary>
+    Task<WorkflowSent> SendGroupAsync(IEnumerable<TaskSignature> members, int sendConcurrency = 0, SendTaskOptions? options = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends a chord (machinery's <c>SendChord</c>): the group, then <paramref name="callback"/> once, after every task of it
+    /// succeeded, with their results in order as its first argument (a JSON array). A failed task fails the chord: the callback
+    /// never runs (an operator's retry that makes the task succeed resumes it).
+    /// </summary>
+    Task<WorkflowSent> SendChordAsync(IEnumerable<TaskSignature> group, TaskSignature callback, int sendConcurrency = 0,
+        SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Cancels a workflow: nothing more of it starts, and its tasks still waiting or running are cancelled.</summary>
+    Task CancelWorkflowAsync(Guid workflowId, CancellationToken cancellationToken = default);
 
     /// <summary>The task's current state, or null when it is unknown or its result has expired.</summary>
     Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default);
@@ -40,5 +61,5 @@ public sealed record SendTaskOptions(string? Queue = null, TaskPolicy? Policy = 
 public static class TaskClientExtensions
 {
     /// <summary><c>client.SendChainAsync(first, second, third)</c>.</summary>
-    public static Task<IReadOnlyList<Guid>> SendChainAsync(this ITaskClient client, params TaskSignature[] steps) => client.SendChainAsync(steps, null);
+    public static Task<WorkflowSent> SendChainAsync(this ITaskClient client, params TaskSignature[] steps) => client.SendChainAsync(steps, null);
 }

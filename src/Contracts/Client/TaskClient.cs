@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Contracts.Workflows;
 
 namespace TaskHub.Contracts.Client;
 
@@ -12,7 +13,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
 {
     /// <summary>Where .NET producers' idempotency keys become task ids (the HTTP routes' keys have their own, per API key).</summary>
     static readonly Guid IdempotencyNamespace = new("7d0a4c61-92e8-4b3f-8f15-3e6b2d9c0a47");
-    static readonly Guid ChainNamespace = new("a4e2d9b7-1c58-4f06-8b3a-5d7c9e01f6a2");
+    static readonly Guid WorkflowKeyNamespace = new("a4e2d9b7-1c58-4f06-8b3a-5d7c9e01f6a2");
 
     readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
     readonly IRequestClient<SubmitTaskOnce> submitOnce =
@@ -35,33 +36,55 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         return taskId;
     }
 
-    public async Task<IReadOnlyList<Guid>> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null,
-        CancellationToken cancellationToken = default)
+    public Task<WorkflowSent> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        SendWorkflowAsync(WorkflowKind.Chain, steps, null, 0, options, cancellationToken);
+
+    public Task<WorkflowSent> SendGroupAsync(IEnumerable<TaskSignature> members, int sendConcurrency = 0, SendTaskOptions? options = null,
+        CancellationToken cancellationToken = default) =>
+        SendWorkflowAsync(WorkflowKind.Group, members, null, sendConcurrency, options, cancellationToken);
+
+    public Task<WorkflowSent> SendChordAsync(IEnumerable<TaskSignature> group, TaskSignature callback, int sendConcurrency = 0,
+        SendTaskOptions? options = null, CancellationToken cancellationToken = default) =>
+        SendWorkflowAsync(WorkflowKind.Chord, group, callback ?? throw new ArgumentNullException(nameof(callback)), sendConcurrency, options,
+            cancellationToken);
+
+    public async Task CancelWorkflowAsync(Guid workflowId, CancellationToken cancellationToken = default) =>
+        await bus.SendWorkflowCommandAsync(new CancelWorkflow(workflowId, null, time.GetUtcNow()), cancellationToken);
+
+    /// <summary>
+    /// One workflow of tasks: its id is the options' <see cref="SendTaskOptions.TaskId"/>, or made from their idempotency key, or new;
+    /// its members' are made from it (a signature's own <see cref="TaskSignature.TaskId"/> wins),
+    /// so a workflow sent again with its idempotency key is the same workflow and starts nothing more.
+    /// </summary>
+    async Task<WorkflowSent> SendWorkflowAsync(WorkflowKind kind, IEnumerable<TaskSignature> signatures, TaskSignature? callback, int sendConcurrency,
+        SendTaskOptions? options, CancellationToken cancellationToken)
     {
-        var chain = steps.ToList();
-        if (chain.Count == 0)
-            throw new ArgumentException("a chain needs at least one step", nameof(steps));
-        var proposed = IdFor(chain[0], options);
-        var ids = StepIds(chain, proposed);
-        // Linked from the end: each step is the one before's last success follower, so it runs with that one's result.
-        var next = chain[^1] with { TaskId = ids[^1] };
-        for (var i = chain.Count - 2; i >= 0; i--)
-            next = chain[i] with { TaskId = ids[i], OnSuccess = [.. chain[i].OnSuccess ?? [], next] };
-        var first = await SendTaskAsync(next, options, cancellationToken);
-        // A deduplicated send may answer an earlier chain's first step: its steps are that one's.
-        return first == proposed ? ids : StepIds(chain, first);
+        var tasks = signatures.ToList();
+        if (tasks.Count == 0)
+            throw new ArgumentException($"a {kind.ToString().ToLowerInvariant()} needs at least one task", nameof(signatures));
+        ArgumentOutOfRangeException.ThrowIfNegative(sendConcurrency);
+        if (options?.DeduplicateFor is not null)
+            throw new ArgumentException("a deduplication window applies to single tasks; give a workflow an idempotency key", nameof(options));
+        var workflowId = options?.TaskId
+            ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(WorkflowKeyNamespace, key) : NewId.NextGuid());
+        var now = time.GetUtcNow();
+        WorkflowStep Step(TaskSignature signature, int index)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
+            var id = signature.TaskId ?? WorkflowIds.Member(workflowId, index);
+            return WorkflowStep.Of(new SubmitTask(id, signature with { TaskId = id }, options?.Queue, options?.Policy, now));
+        }
+        var spec = new WorkflowSpec(kind, tasks.Select(Step).ToList(), callback is null ? null : Step(callback, tasks.Count), sendConcurrency);
+        if (spec.TaskCount > WorkflowSpec.MaxTasks)
+            throw new ArgumentException($"a workflow holds at most {WorkflowSpec.MaxTasks} tasks", nameof(signatures));
+        await bus.SendWorkflowCommandAsync(new StartWorkflow(workflowId, spec, now), cancellationToken);
+        return new WorkflowSent(workflowId, spec.Steps.Select(s => s.Id).ToList(), spec.Callback?.Id);
     }
 
     /// <summary>The id a send makes: the options', the signature's, one made from the idempotency key, or a new one.</summary>
     static Guid IdFor(TaskSignature signature, SendTaskOptions? options) => options?.TaskId ?? signature.TaskId
         ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(IdempotencyNamespace, key) : NewId.NextGuid());
-
-    /// <summary>
-    /// A chain's step ids: the first step's, then each later step's own or one made from the first and its place, so that
-    /// sending a chain again with the same idempotency key makes the same ids all along it.
-    /// </summary>
-    static Guid[] StepIds(IReadOnlyList<TaskSignature> chain, Guid first) =>
-        [first, .. chain.Skip(1).Select((step, i) => step.TaskId ?? NameBasedIds.From(ChainNamespace, $"{first:N}/{i + 1}"))];
 
     public async Task<TaskStatusSnapshot?> GetStatusAsync(Guid taskId, CancellationToken cancellationToken = default)
     {

@@ -14,7 +14,8 @@ public sealed record TaskPolicy(int? Attempts = null, int? RetryDelayMs = null, 
 /// A producer hands a task to the Scheduler, which records it and queues it. A task with
 /// <paramref name="Http"/> calls a URL instead of a .NET handler; one with a
 /// <paramref name="Group"/> waits for a free slot of its concurrency group. <paramref name="Owner"/> is the
-/// name of the API key that submitted it over HTTP (null from a .NET producer).
+/// name of the API key that submitted it over HTTP (null from a .NET producer). A member of a workflow names it
+/// (<paramref name="WorkflowId"/>) and its place there (<paramref name="WorkflowIndex"/>), which its finish is reported to.
 /// </summary>
 public sealed record SubmitTask(
     Guid TaskId,
@@ -26,7 +27,9 @@ public sealed record SubmitTask(
     string? Group = null,
     int? Parallels = null,
     string? Owner = null,
-    string? GroupRate = null) : ITaskMessage;
+    string? GroupRate = null,
+    Guid? WorkflowId = null,
+    int WorkflowIndex = 0) : ITaskMessage;
 
 /// <summary>
 /// Request/response: submit <paramref name="Task"/> unless the same task (name, arguments and queue) was submitted

@@ -104,6 +104,17 @@ public static class TaskHubBus
         await endpoint.Send(task, cancellationToken);
     }
 
+    /// <summary>Where workflows are started, and their members' finishes and cancels arrive (the workflow saga's queue).</summary>
+    public const string WorkflowQueue = "taskhub.workflow-state";
+
+    /// <summary>A workflow's command or event (<see cref="Workflows.StartWorkflow"/>, its members' finishes, its cancel), sent to its saga.</summary>
+    public static async Task SendWorkflowCommandAsync<T>(this ISendEndpointProvider endpoints, T command, CancellationToken cancellationToken = default)
+        where T : class, ITaskMessage
+    {
+        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(WorkflowQueue));
+        await endpoint.Send(command, cancellationToken);
+    }
+
     /// <summary>An operator's command for a task (<see cref="CancelTask"/>, <see cref="RetryTask"/>), sent to the saga's events queue.</summary>
     public static async Task SendTaskCommandAsync<T>(this ISendEndpointProvider endpoints, T command, CancellationToken cancellationToken = default)
         where T : class, ITaskMessage

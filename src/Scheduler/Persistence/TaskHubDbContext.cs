@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
 using TaskHub.Scheduler.Tasks;
+using TaskHub.Scheduler.Workflows;
 
 namespace TaskHub.Scheduler.Persistence;
 
@@ -9,6 +10,7 @@ namespace TaskHub.Scheduler.Persistence;
 public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options) : DbContext(options)
 {
     public DbSet<TaskState> Tasks => Set<TaskState>();
+    public DbSet<WorkflowState> Workflows => Set<WorkflowState>();
 
     protected override void OnModelCreating(ModelBuilder model)
     {
@@ -31,6 +33,8 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Runs).HasColumnName("runs").HasColumnType("jsonb");
             e.Property(x => x.OnSuccess).HasColumnName("on_success").HasColumnType("jsonb");
             e.Property(x => x.OnError).HasColumnName("on_error").HasColumnType("jsonb");
+            e.Property(x => x.WorkflowId).HasColumnName("workflow_id");
+            e.Property(x => x.WorkflowIndex).HasColumnName("workflow_index");
             e.Property(x => x.RunFrom).HasColumnName("run_from");
             e.Property(x => x.GroupRate).HasColumnName("group_rate");
             e.Property(x => x.ThrottledUntil).HasColumnName("throttled_until");
@@ -48,6 +52,26 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.FinishedAt).HasColumnName("finished_at");
             e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
             e.Property(x => x.HookSeq).HasColumnName("hook_seq");
+            e.Property(x => x.Version).IsRowVersion();
+        });
+        model.Entity<WorkflowState>(e =>
+        {
+            e.ToTable("workflows");
+            e.HasKey(x => x.CorrelationId);
+            e.Property(x => x.CorrelationId).HasColumnName("id");
+            e.Property(x => x.CurrentState).HasColumnName("current_state").HasMaxLength(64);
+            e.Property(x => x.Kind).HasColumnName("kind");
+            e.Property(x => x.Spec).HasColumnName("spec").HasColumnType("jsonb");
+            e.Property(x => x.Input).HasColumnName("input").HasColumnType("jsonb");
+            e.Property(x => x.Members).HasColumnName("members").HasColumnType("jsonb");
+            e.Property(x => x.Owner).HasColumnName("owner");
+            e.Property(x => x.ParentId).HasColumnName("parent_id");
+            e.Property(x => x.ParentIndex).HasColumnName("parent_index");
+            e.Property(x => x.Result).HasColumnName("result").HasColumnType("jsonb");
+            e.Property(x => x.Error).HasColumnName("error");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.FinishedAt).HasColumnName("finished_at");
+            e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
             e.Property(x => x.Version).IsRowVersion();
         });
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Workflows;
 
 namespace TaskHub.Scheduler.Tasks;
 
@@ -27,7 +28,7 @@ static class Followers
         if (StoredFor(task) is not { } stored)
             yield break;
         var succeeded = task.CurrentState == "Succeeded";
-        var passed = succeeded ? ResultArg(task.Response) : new TaskArg("string", JsonSerializer.SerializeToElement(task.Error ?? ""));
+        var passed = succeeded ? PassedResults.Arg(task.Response) : new TaskArg("string", JsonSerializer.SerializeToElement(task.Error ?? ""));
         var signatures = JsonSerializer.Deserialize<TaskSignature[]>(stored)!;
         for (var i = 0; i < signatures.Length; i++)
         {
@@ -47,17 +48,4 @@ static class Followers
         "Failed" => task.OnError,
         _ => null,
     };
-
-    /// <summary>The result as an argument: a handler binds it by its parameter's type, whatever the label says.</summary>
-    static TaskArg ResultArg(string? response)
-    {
-        var value = JsonDocument.Parse(response ?? "null").RootElement.Clone();
-        return new TaskArg(value.ValueKind switch
-        {
-            JsonValueKind.String => "string",
-            JsonValueKind.True or JsonValueKind.False => "bool",
-            JsonValueKind.Null => "null",
-            _ => "json",
-        }, value);
-    }
 }

@@ -28,6 +28,9 @@ public class TaskState : SagaStateMachineInstance
     /// <summary>The signatures sent when the task succeeds, and when a run of it fails (<see cref="TaskSignature.OnSuccess"/>), as JSON; null: none.</summary>
     public string? OnSuccess { get; set; }
     public string? OnError { get; set; }
+    /// <summary>The workflow the task is a member of, and its place there: its finish is reported to it. Null: none.</summary>
+    public Guid? WorkflowId { get; set; }
+    public int WorkflowIndex { get; set; }
     /// <summary>The earlier runs an operator's retry closed, as a JSON array (null: never retried).</summary>
     public string? Runs { get; set; }
     /// <summary>The first attempt of the current run: reports of an earlier run's attempts (a cancelled one, say) are ignored.</summary>

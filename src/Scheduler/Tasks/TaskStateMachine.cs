@@ -6,6 +6,7 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
+using TaskHub.Contracts.Workflows;
 using TaskHub.Hosting.Telemetry;
 using TaskHub.Scheduler.Groups;
 using TaskHub.Scheduler.Outbox;
@@ -86,6 +87,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Http = m.Http is null ? null : JsonSerializer.Serialize(m.Http);
                     c.Saga.OnSuccess = Followers.Store(m.Signature.OnSuccess);
                     c.Saga.OnError = Followers.Store(m.Signature.OnError);
+                    (c.Saga.WorkflowId, c.Saga.WorkflowIndex) = (m.WorkflowId, m.WorkflowIndex);
                 })
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
                     accepted => accepted
@@ -340,7 +342,7 @@ static class TaskFinishActivities
 {
     /// <summary>
     /// What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot
-    /// is freed, the followers (<see cref="Followers"/>) are submitted.
+    /// is freed, the followers (<see cref="Followers"/>) are submitted, the workflow the task is a member of is told.
     /// </summary>
     public static EventActivityBinder<TaskState, T> AnnounceFinish<T>(this EventActivityBinder<TaskState, T> binder) where T : class =>
         binder
@@ -353,7 +355,10 @@ static class TaskFinishActivities
             {
                 foreach (var follower in Followers.Of(c.Saga))
                     await c.SubmitTaskAsync(follower);
-            }));
+            }))
+            .If(c => c.Saga.WorkflowId is not null, b => b.ThenAsync(c => c.SendWorkflowCommandAsync(new WorkflowMemberFinished(
+                c.Saga.WorkflowId!.Value, c.Saga.WorkflowIndex, c.Saga.CurrentState == "Succeeded", c.Saga.Response, c.Saga.Error,
+                c.Saga.FinishedAt!.Value))));
 
     /// <summary>On success the result as the callee confirmed it; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
     static string CallbackBody(TaskState task) => task.CurrentState == "Succeeded" || task.Error is null

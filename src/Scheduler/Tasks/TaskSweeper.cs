@@ -83,6 +83,10 @@ public sealed class TaskSweeper(
             WITH old AS (DELETE FROM deduplications WHERE expires_at <= $1 RETURNING 1)
             SELECT count(*) FROM old
             """) { Parameters = { new NpgsqlParameter { Value = now } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH old AS (DELETE FROM workflows WHERE expires_at <= $1 RETURNING 1)
+            SELECT count(*) FROM old
+            """) { Parameters = { new NpgsqlParameter { Value = now } } });
         var counts = new long[batch.BatchCommands.Count];
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {

@@ -207,6 +207,23 @@ public sealed class TestSystem : IAsyncLifetime
             reader.IsDBNull(6) ? null : reader.GetString(6));
     }
 
+    /// <summary>A workflow's row as the Scheduler stored it, or null.</summary>
+    public async Task<WorkflowRow?> ReadWorkflowAsync(Guid id)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_state, result::text, error FROM workflows WHERE id = $1", connection);
+        command.Parameters.AddWithValue(id);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+            return null;
+        return new WorkflowRow(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    /// <summary>Waits until the workflow has left Running (succeeded, failed or been cancelled).</summary>
+    public Task<WorkflowRow?> WaitForWorkflowAsync(Guid id, TimeSpan? timeout = null) =>
+        EventuallyAsync(() => ReadWorkflowAsync(id), r => r is not null && r.State != "Running", timeout ?? TimeSpan.FromSeconds(60), $"workflow {id} to finish");
+
     /// <summary>Polls until <paramref name="condition"/> holds, or fails with what it last saw.</summary>
     public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> condition, TimeSpan? timeout = null, string? what = null)
     {
@@ -231,5 +248,7 @@ public sealed class TestSystem : IAsyncLifetime
 }
 
 public sealed record TaskRow(string State, int Attempts, int Current, int Total, string? Message, string? Response, string? Error);
+
+public sealed record WorkflowRow(string State, string? Result, string? Error);
 
 public sealed record ApiHost(WebApplication App, HttpClient Http);

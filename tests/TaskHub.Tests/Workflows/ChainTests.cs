@@ -22,16 +22,18 @@ public sealed class ChainTests : SystemTest
             .Register("Greet", (string name) => $"hello {name}"));
         var client = await System.StartClientAsync();
 
-        var ids = await client.SendChainAsync(
+        var chain = await client.SendChainAsync(
             TaskSignature.Create("Add", 1, 2),
             TaskSignature.Create("Add", 10),
             TaskSignature.Create("Mul", 2) with { OnSuccess = [TaskSignature.Create("Greet", "chain") with { Immutable = true }] });
 
+        var ids = chain.TaskIds;
         Assert.Equal(3, ids.Distinct().Count());
         var last = await client.WaitForResultAsync(ids[2], TimeSpan.FromSeconds(30));
         Assert.Equal((TaskStatuses.Success, "26"), (last.Status, last.Response));
         Assert.Equal("3", (await client.GetStatusAsync(ids[0]))!.Response);
         Assert.Equal("13", (await client.GetStatusAsync(ids[1]))!.Response);
+        Assert.Equal(new WorkflowRow("Succeeded", "26", null), await System.WaitForWorkflowAsync(chain.WorkflowId));
         // The immutable follower ran with its own argument only.
         await TestSystem.EventuallyAsync(() => System.CountAsync(
             """SELECT count(*) FROM tasks WHERE name = 'Greet' AND current_state = 'Succeeded' AND response = '"hello chain"'"""), n => n == 1,
@@ -42,8 +44,9 @@ public sealed class ChainTests : SystemTest
         var keyed = new SendTaskOptions(IdempotencyKey: "chain-1");
         var once = await client.SendChainAsync([TaskSignature.Create("Add", 1, 2), TaskSignature.Create("Add", 10)], keyed);
         var again = await client.SendChainAsync([TaskSignature.Create("Add", 1, 2), TaskSignature.Create("Add", 10)], keyed);
-        Assert.Equal(once, again);
-        Assert.Equal("13", (await client.WaitForResultAsync(again[1], TimeSpan.FromSeconds(30))).Response);
+        Assert.Equal(once.WorkflowId, again.WorkflowId);
+        Assert.Equal(once.TaskIds, again.TaskIds);
+        Assert.Equal("13", (await client.WaitForResultAsync(again.TaskIds[1], TimeSpan.FromSeconds(30))).Response);
         Assert.Equal(6, await System.CountAsync("SELECT count(*) FROM tasks"));
     }
 
@@ -61,11 +64,12 @@ public sealed class ChainTests : SystemTest
             ("AsyncTask:Tasks:Fail:Attempts", "2"), ("AsyncTask:Tasks:Fail:AttemptAfterMs", "10"));
         var client = await System.StartClientAsync();
 
-        var ids = await client.SendChainAsync(
+        var chain = await client.SendChainAsync(
             TaskSignature.Create("Add", 1, 2),
             TaskSignature.Create("Fail") with { OnError = [TaskSignature.Create("Record", 7)] },
             TaskSignature.Create("Mul", 2));
 
+        var ids = chain.TaskIds;
         var failed = await client.WaitForResultAsync(ids[1], TimeSpan.FromSeconds(30));
         Assert.Equal((TaskStatuses.Failure, 2), (failed.Status, failed.Attempts));
         await TestSystem.EventuallyAsync(() => Task.FromResult(errors.Count), n => n >= 1, what: "the OnError follower");
@@ -75,6 +79,10 @@ public sealed class ChainTests : SystemTest
         Assert.Equal(7, order);
         Assert.Null(await client.GetStatusAsync(ids[2]));
         Assert.Equal(0, multiplied);
+        var workflow = await System.WaitForWorkflowAsync(chain.WorkflowId);
+        Assert.Equal("Failed", workflow!.State);
+        Assert.Contains("chain member 1 failed", workflow.Error);
+        Assert.Contains("no good: 3", workflow.Error);
     }
 
     [Fact]

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Workflows;
+
+namespace TaskHub.Scheduler.Workflows;
+
+/// <summary>
+/// A workflow's rules, apart from the saga that stores them: which members start now and with what, when the workflow has
+/// succeeded (and its result) or failed (and why). A member's finish is recorded however often it is reported, and a member
+/// is started once, so an event handled twice changes nothing.
+/// </summary>
+sealed class WorkflowProgress
+{
+    readonly MemberProgress[] members;
+    readonly TaskArg? input;
+
+    public WorkflowSpec Spec { get; }
+
+    WorkflowProgress(WorkflowSpec spec, MemberProgress[] members, TaskArg? input) => (Spec, this.members, this.input) = (spec, members, input);
+
+    public static WorkflowProgress New(WorkflowSpec spec, TaskArg? input) =>
+        new(spec, spec.Members.Select(_ => new MemberProgress()).ToArray(), input);
+
+    public static WorkflowProgress Of(WorkflowState workflow) => new(
+        JsonSerializer.Deserialize<WorkflowSpec>(workflow.Spec, WorkflowJson.Options)!,
+        JsonSerializer.Deserialize<MemberProgress[]>(workflow.Members, WorkflowJson.Options)!,
+        workflow.Input is null ? null : JsonSerializer.Deserialize<TaskArg>(workflow.Input, WorkflowJson.Options));
+
+    public void SaveTo(WorkflowState workflow)
+    {
+        workflow.Kind = Spec.Kind.ToString().ToLowerInvariant();
+        workflow.Spec = JsonSerializer.Serialize(Spec, WorkflowJson.Options);
+        workflow.Members = JsonSerializer.Serialize(members, WorkflowJson.Options);
+        workflow.Input = input is null ? null : JsonSerializer.Serialize(input, WorkflowJson.Options);
+    }
+
+    public IReadOnlyList<MemberProgress> Members => members;
+
+    int StepCount => Spec.Steps.Count;
+
+    /// <summary>A finish as reported: the latest report wins (an operator's retry may turn a failure into a success).</summary>
+    public void Record(int index, bool succeeded, string? result, string? error)
+    {
+        if (index < 0 || index >= members.Length)
+            return;
+        members[index] = new MemberProgress(true, succeeded, succeeded ? result : null, succeeded ? null : error);
+    }
+
+    /// <summary>Why the workflow failed: its first failed member's error; null while none failed.</summary>
+    public string? Failure => members.Select((m, i) => (m, i)).FirstOrDefault(x => x.m.Succeeded == false) is ({ } failed, var index)
+        ? $"{Spec.Kind.ToString().ToLowerInvariant()} member {index} failed: {failed.Error}"
+        : null;
+
+    public bool Complete => Failure is null && Spec.Kind switch
+    {
+        WorkflowKind.Chain => members[StepCount - 1].Succeeded == true,
+        WorkflowKind.Group => StepsSucceeded,
+        _ => members[StepCount].Succeeded == true,
+    };
+
+    /// <summary>The workflow's result once <see cref="Complete"/>: a chain's last step's, a group's results in order, a chord's callback's.</summary>
+    public string? Result => Spec.Kind == WorkflowKind.Group ? StepResults : members[^1].Result;
+
+    bool StepsSucceeded => members.Take(StepCount).All(m => m.Succeeded == true);
+
+    /// <summary>The steps' results as one JSON array, in the steps' order.</summary>
+    string StepResults => $"[{string.Join(",", members.Take(StepCount).Select(m => m.Result ?? "null"))}]";
+
+    /// <summary>
+    /// The members to start now, each with the result it is given (null: none), marked started: nothing once a member failed;
+    /// a chain's next step once the one before succeeded; a group's steps while fewer than its concurrency run; a chord's
+    /// callback once every step succeeded.
+    /// </summary>
+    public IReadOnlyList<(int Index, WorkflowStep Step, TaskArg? Input)> StartReady()
+    {
+        var ready = new List<(int, WorkflowStep, TaskArg?)>();
+        if (Failure is not null)
+            return ready;
+        void Start(int index, TaskArg? given)
+        {
+            members[index] = members[index] with { Started = true };
+            ready.Add((index, Spec.Members.ElementAt(index), given));
+        }
+        if (Spec.Kind == WorkflowKind.Chain)
+        {
+            var next = Array.FindIndex(members, m => !m.Started);
+            if (next == 0)
+                Start(0, input);
+            else if (next > 0 && members[next - 1].Succeeded == true)
+                Start(next, PassedResults.Arg(members[next - 1].Result));
+            return ready;
+        }
+        var limit = Spec.SendConcurrency > 0 ? Spec.SendConcurrency : StepCount;
+        var running = members.Take(StepCount).Count(m => m.Running);
+        for (var i = 0; i < StepCount && running < limit; i++)
+            if (!members[i].Started)
+            {
+                Start(i, input);
+                running++;
+            }
+        if (Spec.Kind == WorkflowKind.Chord && StepsSucceeded && !members[StepCount].Started)
+            Start(StepCount, PassedResults.Arg(StepResults));
+        return ready;
+    }
+
+    /// <summary>The members started and not finished: what cancelling the workflow cancels.</summary>
+    public IEnumerable<WorkflowStep> Unfinished => Spec.Members.Where((_, i) => members[i].Running);
+}
