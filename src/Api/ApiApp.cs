@@ -14,6 +14,7 @@ using TaskHub.Hosting.Health;
 using TaskHub.Api.PullQueue;
 using TaskHub.Api.Requests;
 using TaskHub.Api.Tasks;
+using TaskHub.Api.Workflows;
 using TaskHub.Contracts.Client;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
@@ -42,6 +43,7 @@ public static class ApiApp
 
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
         services.AddSingleton<TaskReader>();
+        services.AddSingleton<WorkflowReader>();
         // A confirmation the broker does not take in time is kept in the outbox for a Scheduler's relay.
         services.AddSingleton<TaskHub.Hosting.Outbox.OutboxTable>();
         services.AddSingleton<MonitoringReader>();
@@ -86,6 +88,7 @@ public static class ApiApp
         // The Api's port is the public one: its metrics (task names and rates) take a read key.
         app.MapTaskHubMetrics()?.RequireAuthorization(Scopes.Read);
         app.MapTaskEndpoints();
+        app.MapWorkflowEndpoints();
         app.MapDefinitionEndpoints();
         app.MapCronEndpoints();
         app.MapTaskNewEndpoints();

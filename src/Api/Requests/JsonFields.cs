@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TaskHub.Contracts.Outbound;
 
 namespace TaskHub.Api.Requests;
 
@@ -78,6 +79,23 @@ public sealed class JsonFields
         else
             return text;
         return null;
+    }
+
+    /// <summary>A URL the outbound policy allows (<see cref="OutboundUrlPolicy"/>); null when absent.</summary>
+    public string? Url(string field, bool required, OutboundUrlPolicy urls)
+    {
+        if (!TryGet(field, out var value))
+        {
+            if (required)
+                Fail(field, "is required.");
+            return null;
+        }
+        var text = value.ValueKind == JsonValueKind.String ? StringOf(value) : null;
+        if (string.IsNullOrEmpty(text) || text.Any(char.IsControl))
+            Fail(field, "must be a URL without control characters.");
+        else if (urls.Check(text) is { } refusal)
+            Fail(field, refusal);
+        return text;
     }
 
     /// <summary>Free JSON; absent is an empty object.</summary>
@@ -176,6 +194,15 @@ public sealed class JsonFields
         else if (value.ValueKind != JsonValueKind.Object)
             Fail(field, "must be a JSON object.");
         return new JsonFields(value, $"{_prefix}{field}.", Errors);
+    }
+
+    /// <summary>Item <paramref name="index"/> of the array <paramref name="field"/> as an object; its fields' errors are named <c>field[index].name</c>.</summary>
+    public JsonFields Item(string field, int index, JsonElement item)
+    {
+        var path = $"{field}[{index}]";
+        if (item.ValueKind != JsonValueKind.Object)
+            Fail(path, "must be a JSON object.");
+        return new JsonFields(item, $"{_prefix}{path}.", Errors);
     }
 
     /// <summary>Fields the route does not know are errors (a typo must not pass as a default).</summary>

@@ -22,3 +22,12 @@ public sealed record ArmCallback(Guid CallbackId, DateTimeOffset DueAt);
 
 /// <summary>Deliver one fire of a <c>/callback/new</c> callback (published when it is due, with the timer headers naming the due time).</summary>
 public sealed record FireCallback(Guid CallbackId);
+
+/// <summary>What a finished task's (or workflow's) callback is POSTed.</summary>
+public static class CallbackBodies
+{
+    /// <summary>On success the result as confirmed; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
+    public static string Of(Guid id, bool succeeded, string? result, string? error) => succeeded
+        ? result ?? "null"
+        : System.Text.Json.JsonSerializer.Serialize(new { ok = false, error, id = id.ToString() });
+}

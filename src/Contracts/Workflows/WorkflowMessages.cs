@@ -57,10 +57,11 @@ public static class WorkflowIds
 /// <summary>
 /// Starts a workflow (or a nested one, with its <paramref name="ParentId"/> and place in it): the Scheduler records it and
 /// starts its first members. <paramref name="Input"/>: the result passed to its first members (a nested step's), if any.
-/// Sent again, it is the same workflow: nothing more starts.
+/// <paramref name="Callback"/>: where its outcome is POSTed when it finishes, as a task's. Sent again, it is the same
+/// workflow: nothing more starts.
 /// </summary>
 public sealed record StartWorkflow(Guid WorkflowId, WorkflowSpec Spec, DateTimeOffset SubmittedAt, string? Owner = null,
-    Guid? ParentId = null, int ParentIndex = 0, TaskArg? Input = null) : ITaskMessage
+    Guid? ParentId = null, int ParentIndex = 0, TaskArg? Input = null, string? Callback = null) : ITaskMessage
 {
     Guid ITaskMessage.TaskId => WorkflowId;
 }
@@ -115,6 +116,12 @@ public static class PassedResults
             ? task with { Http = http with { Payload = input.Value.GetRawText() } }
             : task with { Signature = task.Signature with { Args = [input, .. task.Signature.Args] } };
     }
+}
+
+/// <summary>What a workflow knows of one member (stored in <c>workflows.members</c>): whether it was started, and how it finished (null: not yet).</summary>
+public sealed record MemberProgress(bool Started = false, bool? Succeeded = null, string? Result = null, string? Error = null)
+{
+    public bool Running => Started && Succeeded is null;
 }
 
 /// <summary>How workflows are stored and shown: kinds by name.</summary>

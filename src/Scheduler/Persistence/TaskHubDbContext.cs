@@ -65,6 +65,7 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Input).HasColumnName("input").HasColumnType("jsonb");
             e.Property(x => x.Members).HasColumnName("members").HasColumnType("jsonb");
             e.Property(x => x.Owner).HasColumnName("owner");
+            e.Property(x => x.CallbackUrl).HasColumnName("callback_url");
             e.Property(x => x.ParentId).HasColumnName("parent_id");
             e.Property(x => x.ParentIndex).HasColumnName("parent_index");
             e.Property(x => x.Result).HasColumnName("result").HasColumnType("jsonb");

@@ -360,8 +360,6 @@ static class TaskFinishActivities
                 c.Saga.WorkflowId!.Value, c.Saga.WorkflowIndex, c.Saga.CurrentState == "Succeeded", c.Saga.Response, c.Saga.Error,
                 c.Saga.FinishedAt!.Value))));
 
-    /// <summary>On success the result as the callee confirmed it; on failure seed 000's <c>{ok:false, error, id}</c>.</summary>
-    static string CallbackBody(TaskState task) => task.CurrentState == "Succeeded" || task.Error is null
-        ? task.Response ?? "null"
-        : JsonSerializer.Serialize(new { ok = false, error = task.Error, id = task.CorrelationId.ToString() });
+    static string CallbackBody(TaskState task) =>
+        CallbackBodies.Of(task.CorrelationId, task.CurrentState == "Succeeded" || task.Error is null, task.Response, task.Error);
 }

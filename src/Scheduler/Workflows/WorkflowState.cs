@@ -16,6 +16,8 @@ public class WorkflowState : SagaStateMachineInstance
     /// <summary>Each member's progress (<see cref="MemberProgress"/>), in the spec's order, as a JSON array.</summary>
     public string Members { get; set; } = "[]";
     public string? Owner { get; set; }
+    /// <summary>Where the outcome is POSTed when the workflow succeeds or fails; null: nowhere.</summary>
+    public string? CallbackUrl { get; set; }
     /// <summary>The workflow this one is a step of, and its place there; null for a workflow sent on its own.</summary>
     public Guid? ParentId { get; set; }
     public int ParentIndex { get; set; }
@@ -27,10 +29,4 @@ public class WorkflowState : SagaStateMachineInstance
     public DateTimeOffset? ExpiresAt { get; set; }
     /// <summary>Postgres <c>xmin</c>: the optimistic concurrency token.</summary>
     public uint Version { get; set; }
-}
-
-/// <summary>What the workflow knows of one member: whether it was started, and how it finished (null: not yet).</summary>
-public sealed record MemberProgress(bool Started = false, bool? Succeeded = null, string? Result = null, string? Error = null)
-{
-    public bool Running => Started && Succeeded is null;
 }

@@ -40,7 +40,8 @@ public sealed class WorkflowStateMachine : MassTransitStateMachine<WorkflowState
                 {
                     var m = c.Message;
                     WorkflowProgress.New(m.Spec, m.Input).SaveTo(c.Saga);
-                    (c.Saga.Owner, c.Saga.ParentId, c.Saga.ParentIndex, c.Saga.CreatedAt) = (m.Owner, m.ParentId, m.ParentIndex, m.SubmittedAt);
+                    (c.Saga.Owner, c.Saga.CallbackUrl, c.Saga.ParentId, c.Saga.ParentIndex, c.Saga.CreatedAt) =
+                        (m.Owner, m.Callback, m.ParentId, m.ParentIndex, m.SubmittedAt);
                 })
                 .Advance(this, keepResults, c => c.Message.SubmittedAt));
 
@@ -63,7 +64,7 @@ public sealed class WorkflowStateMachine : MassTransitStateMachine<WorkflowState
                         else
                             await c.SendWorkflowCommandAsync(new CancelWorkflow(member.Id, c.Message.By, c.Message.At));
                 })
-                .ReportToParent()
+                .ReportOutcome()
                 .TransitionTo(Cancelled));
 
         During(Succeeded, Cancelled,
@@ -101,7 +102,7 @@ static class WorkflowActivities
                             c.Saga.Error = WorkflowProgress.Of(c.Saga).Failure;
                             WorkflowStateMachine.Finish(c.Saga, at(c), keepResults);
                         })
-                        .ReportToParent())
+                        .ReportOutcome())
                     .TransitionTo(machine.Failed),
                 other => other.IfElse(c => WorkflowProgress.Of(c.Saga).Complete,
                     done => done
@@ -110,15 +111,17 @@ static class WorkflowActivities
                             (c.Saga.Result, c.Saga.Error) = (WorkflowProgress.Of(c.Saga).Result, null);
                             WorkflowStateMachine.Finish(c.Saga, at(c), keepResults);
                         })
-                        .ReportToParent()
+                        .ReportOutcome()
                         .TransitionTo(machine.Succeeded),
                     running => running
                         .Then(c => (c.Saga.Error, c.Saga.FinishedAt, c.Saga.ExpiresAt) = (null, null, null))
                         .TransitionTo(machine.Running)));
 
-    /// <summary>A nested workflow's outcome goes to its place in its parent, as a task's does.</summary>
-    public static EventActivityBinder<WorkflowState, T> ReportToParent<T>(this EventActivityBinder<WorkflowState, T> binder) where T : class =>
-        binder.If(c => c.Saga.ParentId is not null, b => b.ThenAsync(c => c.SendWorkflowCommandAsync(new WorkflowMemberFinished(c.Saga.ParentId!.Value,
+    /// <summary>The outcome goes to the workflow's callback URL, if it has one, and a nested workflow's to its place in its parent, as a task's does.</summary>
+    public static EventActivityBinder<WorkflowState, T> ReportOutcome<T>(this EventActivityBinder<WorkflowState, T> binder) where T : class =>
+        binder.If(c => c.Saga.CallbackUrl is not null, b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!,
+                CallbackBodies.Of(c.Saga.CorrelationId, c.Saga.Error is null, c.Saga.Result, c.Saga.Error))))
+            .If(c => c.Saga.ParentId is not null, b => b.ThenAsync(c => c.SendWorkflowCommandAsync(new WorkflowMemberFinished(c.Saga.ParentId!.Value,
             c.Saga.ParentIndex, c.Saga.Error is null, c.Saga.Result, c.Saga.Error, c.Saga.FinishedAt!.Value))));
 
     static async Task StartReady<T>(BehaviorContext<WorkflowState, T> c, DateTimeOffset now) where T : class

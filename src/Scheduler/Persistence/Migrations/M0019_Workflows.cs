@@ -20,6 +20,7 @@ public sealed class M0019_Workflows : Migration
             input jsonb,
             members jsonb NOT NULL,
             owner text,
+            callback_url text,
             parent_id uuid,
             parent_index integer NOT NULL DEFAULT 0,
             result jsonb,

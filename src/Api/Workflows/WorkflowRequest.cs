@@ -1,0 +1,129 @@
+using System.Text.Json;
+using TaskHub.Api.Requests;
+using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Outbound;
+using TaskHub.Contracts.Tasks;
+using TaskHub.Contracts.Workflows;
+
+namespace TaskHub.Api.Workflows;
+
+/// <summary>
+/// Reads the body of <c>POST /workflows</c> into a <see cref="WorkflowSpec"/>, naming each wrong field by its path
+/// (<c>chain[1].group[0].callee</c>). A workflow is <c>{"chain": [steps]}</c>, <c>{"group": [steps], "sendConcurrency": n}</c>
+/// or <c>{"chord": {"group": [steps], "callback": step, "sendConcurrency": n}}</c>; a step is an HTTP task
+/// (<c>{callee, timeout, attempts, body}</c>, as <c>/task/new</c>), a .NET task (<c>{name, args, immutable}</c>) or a workflow.
+/// </summary>
+sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completionUrl, string? owner, DateTimeOffset now)
+{
+    static readonly string[] Forms = ["chain", "group", "chord"];
+    int _tasks;
+
+    /// <summary>The top level: a workflow and, beside it, the <c>callback</c> URL its outcome is POSTed to.</summary>
+    public (WorkflowSpec? Spec, string? Callback) Read(JsonFields body, Guid workflowId)
+    {
+        var spec = Workflow(body, workflowId, 1, ["callback"]);
+        var callback = body.Url("callback", required: false, urls);
+        if (_tasks > WorkflowSpec.MaxTasks)
+            body.Fail(Forms.FirstOrDefault(body.Has) ?? "chain", $"holds {_tasks} tasks; a workflow holds at most {WorkflowSpec.MaxTasks}.");
+        return (body.IsValid ? spec : null, callback);
+    }
+
+    WorkflowSpec? Workflow(JsonFields fields, Guid id, int depth, string[] alsoKnown)
+    {
+        var forms = Forms.Where(fields.Has).ToList();
+        if (forms.Count != 1)
+        {
+            fields.Fail("chain", "a workflow is exactly one of chain, group or chord.");
+            return null;
+        }
+        if (depth > WorkflowSpec.MaxDepth)
+        {
+            fields.Fail(forms[0], $"nests workflows deeper than {WorkflowSpec.MaxDepth}.");
+            return null;
+        }
+        switch (forms[0])
+        {
+            case "chain":
+                fields.OnlyKnown(["chain", .. alsoKnown]);
+                return new WorkflowSpec(WorkflowKind.Chain, Steps(fields, "chain", id, 0, depth));
+            case "group":
+                fields.OnlyKnown(["group", "sendConcurrency", .. alsoKnown]);
+                return new WorkflowSpec(WorkflowKind.Group, Steps(fields, "group", id, 0, depth), SendConcurrency: Concurrency(fields));
+            default:
+                fields.OnlyKnown(["chord", .. alsoKnown]);
+                var chord = fields.Object("chord", required: true);
+                chord.OnlyKnown("group", "callback", "sendConcurrency");
+                var members = Steps(chord, "group", id, 0, depth);
+                var callback = Step(chord.Object("callback", required: true, rule: "the step run with every member's result"),
+                    WorkflowIds.Member(id, members.Count), depth);
+                return callback is null ? null : new WorkflowSpec(WorkflowKind.Chord, members, callback, Concurrency(chord));
+        }
+    }
+
+    static int Concurrency(JsonFields fields) => fields.Int32("sendConcurrency", 0, 0, WorkflowSpec.MaxTasks);
+
+    List<WorkflowStep> Steps(JsonFields fields, string field, Guid workflowId, int first, int depth)
+    {
+        var items = fields.Array(field, "must be an array of steps");
+        if (items is null or { Count: 0 })
+        {
+            // A wrong type was named by Array already.
+            if (items is not null || !fields.Has(field))
+                fields.Fail(field, "must be a non-empty array of steps.");
+            return [];
+        }
+        var steps = new List<WorkflowStep>();
+        for (var i = 0; i < items.Count; i++)
+            if (Step(fields.Item(field, i, items[i]), WorkflowIds.Member(workflowId, first + i), depth) is { } step)
+                steps.Add(step);
+        return steps;
+    }
+
+    WorkflowStep? Step(JsonFields step, Guid id, int depth)
+    {
+        if (Forms.Any(step.Has))
+            return Workflow(step, id, depth + 1, []) is { } nested ? WorkflowStep.Of(id, nested) : null;
+        _tasks++;
+        if (step.Has("callee") == step.Has("name"))
+        {
+            if (!step.Has("callee"))
+                step.OnlyKnown("callee", "timeout", "attempts", "body", "name", "args", "immutable", "chain", "group", "chord");
+            step.Fail("callee", "a step is exactly one of an HTTP task (callee), a .NET task (name), or a chain, group or chord.");
+            return null;
+        }
+        return step.Has("callee") ? HttpStep(step, id) : DotNetStep(step, id);
+    }
+
+    /// <summary>As <c>/task/new</c>: its body is its own <c>body</c> if given, else the result before it (the first step's: <c>{}</c>).</summary>
+    WorkflowStep HttpStep(JsonFields step, Guid id)
+    {
+        step.OnlyKnown("callee", "timeout", "attempts", "body");
+        var callee = step.Url("callee", required: true, urls);
+        var timeout = step.Integer("timeout", 1, int.MaxValue, "must be a whole number of milliseconds");
+        var attempts = step.Integer("attempts", 1, 100);
+        var body = step.OptionalJson("body");
+        return WorkflowStep.Of(new SubmitTask(id, new TaskSignature(CallbackCenter.TaskNewEndpoints.TaskName, []) { Immutable = body is not null, TaskId = id }, null,
+            new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
+            new HttpTask(callee ?? "", null, body?.GetRawText() ?? "{}", completionUrl(id)), Owner: owner));
+    }
+
+    /// <summary>A named .NET task on the default queue; its arguments are JSON values, bound by the handler's parameter types.</summary>
+    WorkflowStep DotNetStep(JsonFields step, Guid id)
+    {
+        step.OnlyKnown("name", "args", "immutable");
+        var name = step.Name("name");
+        var args = (step.Array("args", "must be an array of the task's arguments") ?? []).Select(ArgOf).ToArray();
+        var immutable = step.Boolean("immutable") ?? false;
+        return WorkflowStep.Of(new SubmitTask(id, new TaskSignature(name, args) { Immutable = immutable, TaskId = id }, null, null, now,
+            Owner: owner));
+    }
+
+    static TaskArg ArgOf(JsonElement value) => new(value.ValueKind switch
+    {
+        JsonValueKind.String => "string",
+        JsonValueKind.Number => value.TryGetInt64(out _) ? "int64" : "float64",
+        JsonValueKind.True or JsonValueKind.False => "bool",
+        JsonValueKind.Null => "null",
+        _ => "json",
+    }, value.Clone());
+}
