@@ -62,6 +62,7 @@ public static class SchedulerApp
             .ValidateOnStart();
         services.AddSingleton<CallbackTimers>();
         services.AddSingleton<Callbacks.ITimerLoop>(sp => sp.GetRequiredService<CallbackTimers>());
+        services.AddSingleton<DelayedStarts>();
         services.AddTaskHubTimers(builder.Configuration);
         services.AddTaskHooks(builder.Configuration);
 
@@ -88,6 +89,7 @@ public static class SchedulerApp
                 e.ConcurrentMessageLimit = 64; // waits on remote URLs (one attempt each), not on CPU
             });
             x.AddConsumer<ArmCallbackConsumer>().Endpoint(e => e.Name = "taskhub.callback-arm");
+            x.AddConsumer<ArmDelayedStartConsumer>().Endpoint(e => e.Name = TaskHubBus.DelayedStartArmQueue);
             x.AddConsumer<FireCallbackConsumer>().Endpoint(e =>
             {
                 e.Name = "taskhub.callback-fire";
@@ -98,6 +100,7 @@ public static class SchedulerApp
         // After the bus: hosted services stop in reverse order, so the timers stop firing (and give
         // back the fires they still hold) before the bus they publish on goes.
         services.AddHostedService(sp => sp.GetRequiredService<CallbackTimers>());
+        services.AddHostedService(sp => sp.GetRequiredService<DelayedStarts>());
         services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
         services.AddHostedService<DueCallbackDeliveries>();
         services.AddCronTasks(builder.Configuration);

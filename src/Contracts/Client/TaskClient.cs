@@ -23,7 +23,8 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
         var taskId = IdFor(signature, options);
-        var submit = new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var submit = new SubmitTask(taskId, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
         if (options?.DeduplicateFor is { } window)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero, nameof(SendTaskOptions.DeduplicateFor));
@@ -73,13 +74,24 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
             var id = signature.TaskId ?? WorkflowIds.Member(workflowId, index);
-            return WorkflowStep.Of(new SubmitTask(id, signature with { TaskId = id }, options?.Queue, options?.Policy, now));
+            return WorkflowStep.Of(new SubmitTask(id, StartingFrom(signature, now) with { TaskId = id }, options?.Queue, options?.Policy, now));
         }
         var spec = new WorkflowSpec(kind, tasks.Select(Step).ToList(), callback is null ? null : Step(callback, tasks.Count), sendConcurrency);
         if (spec.TaskCount > WorkflowSpec.MaxTasks)
             throw new ArgumentException($"a workflow holds at most {WorkflowSpec.MaxTasks} tasks", nameof(signatures));
         await bus.SendWorkflowCommandAsync(new StartWorkflow(workflowId, spec, now), cancellationToken);
         return new WorkflowSent(workflowId, spec.Steps.Select(s => s.Id).ToList(), spec.Callback?.Id);
+    }
+
+    /// <summary>A <see cref="TaskSignature.Countdown"/> made the <see cref="TaskSignature.Eta"/> it comes to, sent at <paramref name="now"/>.</summary>
+    static TaskSignature StartingFrom(TaskSignature signature, DateTimeOffset now)
+    {
+        if (signature.Countdown is not { } countdown)
+            return signature;
+        ArgumentOutOfRangeException.ThrowIfLessThan(countdown, TimeSpan.Zero, nameof(TaskSignature.Countdown));
+        if (signature.Eta is not null)
+            throw new ArgumentException("a task has an Eta or a Countdown, not both", nameof(signature));
+        return signature with { Eta = now + countdown, Countdown = null };
     }
 
     /// <summary>The id a send makes: the options', the signature's, one made from the idempotency key, or a new one.</summary>

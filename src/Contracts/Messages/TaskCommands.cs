@@ -43,6 +43,12 @@ public sealed record SubmitTaskOnce(SubmitTask Task, TimeSpan Window) : ITaskMes
     public Guid TaskId => Task.TaskId;
 }
 
+/// <summary>A delayed task (<see cref="TaskSignature.Eta"/>) was recorded, due at <paramref name="DueAt"/>: a Scheduler takes it into memory if it is due soon.</summary>
+public sealed record ArmDelayedStart(Guid TaskId, DateTimeOffset DueAt) : ITaskMessage;
+
+/// <summary>A delayed task's start is due: its saga sends the work, once (a repeat finds it no longer delayed).</summary>
+public sealed record StartDelayedTask(Guid TaskId, DateTimeOffset DueAt) : ITaskMessage;
+
 /// <summary>The answer to <see cref="SubmitTaskOnce"/>: the task's id, which is an earlier submission's when <paramref name="Duplicate"/>.</summary>
 public sealed record TaskAccepted(Guid TaskId, bool Duplicate);
 

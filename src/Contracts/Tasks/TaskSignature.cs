@@ -48,6 +48,15 @@ public sealed record TaskSignature(string Name, IReadOnlyList<TaskArg> Args)
     /// <summary>The id this task gets (a follower's, a chain step's); made up when not given. An id is taken once.</summary>
     public Guid? TaskId { get; init; }
 
+    /// <summary>
+    /// Starts no earlier than this (machinery's <c>ETA</c>): the task waits as a stored due time, not a message, so it survives
+    /// restarts and starts once. A time already past starts at once.
+    /// </summary>
+    public DateTimeOffset? Eta { get; init; }
+
+    /// <summary>Starts this long after it is sent (Celery's <c>countdown</c>): the client makes it the <see cref="Eta"/>.</summary>
+    public TimeSpan? Countdown { get; init; }
+
     /// <summary>The typed form for .NET callers: <c>TaskSignature.Create("SomeAsyncTask", 42UL)</c>.</summary>
     public static TaskSignature Create(string name, params object?[] args) =>
         new(name, args.Select(TaskArg.From).ToArray());

@@ -104,6 +104,9 @@ public static class TaskHubBus
         await endpoint.Send(task, cancellationToken);
     }
 
+    /// <summary>Where newly delayed tasks due soon are taken into a Scheduler's memory (<c>ArmDelayedStart</c>).</summary>
+    public const string DelayedStartArmQueue = "taskhub.task-start-arm";
+
     /// <summary>Where workflows are started, and their members' finishes and cancels arrive (the workflow saga's queue).</summary>
     public const string WorkflowQueue = "taskhub.workflow-state";
 

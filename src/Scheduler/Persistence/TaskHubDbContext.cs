@@ -35,6 +35,8 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.OnError).HasColumnName("on_error").HasColumnType("jsonb");
             e.Property(x => x.WorkflowId).HasColumnName("workflow_id");
             e.Property(x => x.WorkflowIndex).HasColumnName("workflow_index");
+            // Its claim (claimed_until) is the timer's, never written by the saga: it is not in the model.
+            e.Property(x => x.StartAt).HasColumnName("start_at");
             e.Property(x => x.RunFrom).HasColumnName("run_from");
             e.Property(x => x.GroupRate).HasColumnName("group_rate");
             e.Property(x => x.ThrottledUntil).HasColumnName("throttled_until");

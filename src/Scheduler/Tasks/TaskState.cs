@@ -31,6 +31,8 @@ public class TaskState : SagaStateMachineInstance
     /// <summary>The workflow the task is a member of, and its place there: its finish is reported to it. Null: none.</summary>
     public Guid? WorkflowId { get; set; }
     public int WorkflowIndex { get; set; }
+    /// <summary>A delayed task's start (<see cref="TaskSignature.Eta"/>): while Delayed, the durable timer <see cref="DelayedStarts"/> fires.</summary>
+    public DateTimeOffset? StartAt { get; set; }
     /// <summary>The earlier runs an operator's retry closed, as a JSON array (null: never retried).</summary>
     public string? Runs { get; set; }
     /// <summary>The first attempt of the current run: reports of an earlier run's attempts (a cancelled one, say) are ignored.</summary>

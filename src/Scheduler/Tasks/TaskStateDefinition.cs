@@ -78,6 +78,7 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
         Route<Fault<CallCallee>>(c => c.Message.Message.TaskId);
         Route<CancelTask>(c => c.Message.TaskId);
         Route<RetryTask>(c => c.Message.TaskId);
+        Route<StartDelayedTask>(c => c.Message.TaskId);
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
             rabbit.PrefetchCount = _options.SagaConcurrency * 4;
     }

@@ -24,6 +24,8 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     readonly TaskHubMetrics? _metrics;
     readonly IOptionsMonitor<GroupOptions>? _groups;
 
+    /// <summary>A task whose <see cref="TaskSignature.Eta"/> lies ahead: no work is sent until <see cref="DelayedStarts"/> fires.</summary>
+    public State Delayed { get; private set; } = null!;
     public State Waiting { get; private set; } = null!;
     public State Running { get; private set; } = null!;
     public State Succeeded { get; private set; } = null!;
@@ -42,6 +44,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     public Event<CancelTask> CancelRequested { get; private set; } = null!;
     public Event<RetryTask> RetryRequested { get; private set; } = null!;
     public Event<TaskThrottled> Throttled { get; private set; } = null!;
+    public Event<StartDelayedTask> StartDue { get; private set; } = null!;
 
     /// <param name="definitions">The declared task types whose hooks the saga raises; none where no catalog is registered.</param>
     /// <param name="metrics">Counts submissions and outcomes once each transition is committed; none in unit tests.</param>
@@ -66,6 +69,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         Event(() => CancelRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => RetryRequested, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => Throttled, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => StartDue, e => { e.CorrelateById(m => m.Message.TaskId); e.OnMissingInstance(m => m.Discard()); });
 
         Initially(
             When(Submitted)
@@ -92,14 +96,21 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                 .IfElse(c => StorableTask.Refusal(c.Saga, c.Message) is null,
                     accepted => accepted
                         .Then(CountSubmitted)
-                        .IfElse(c => c.Message.Group is not null,
-                            // The group's gate sends the work when a slot is free, in submission order.
-                            grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
-                                c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
-                            direct => direct.IfElse(c => c.Message.Http is not null,
-                                http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
-                                dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
-                        .TransitionTo(Waiting)
+                        .IfElse(c => c.Message.Signature.Eta > c.Message.SubmittedAt,
+                            // Stored as a due time, the durable timer: nothing waits in memory or in a queue meanwhile.
+                            delayed => delayed
+                                .Then(c => c.Saga.StartAt = c.Message.Signature.Eta)
+                                .TransitionTo(Delayed)
+                                .Send(c => TaskHubBus.QueueAddress(TaskHubBus.DelayedStartArmQueue), c => new ArmDelayedStart(c.Saga.CorrelationId, c.Saga.StartAt!.Value)),
+                            now => now
+                                .IfElse(c => c.Message.Group is not null,
+                                    // The group's gate sends the work when a slot is free, in submission order.
+                                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
+                                        c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
+                                    direct => direct.IfElse(c => c.Message.Http is not null,
+                                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
+                                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
+                                .TransitionTo(Waiting))
                         .RaiseAddHook(definitions),
                     // Kept as a failure the producer can read, instead of an insert that fails on every redelivery.
                     refused => refused
@@ -112,7 +123,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                         .TransitionTo(Failed)
                         .AnnounceFinish()));
 
-        During(Waiting, Running,
+        During(Delayed, Waiting, Running,
             Ignore(Submitted),
             // A report of an attempt an operator's retry left behind (a cancelled run's handler finishing late).
             Ignore(Started, c => Stale(c.Saga, c.Message.Attempt)),
@@ -220,18 +231,25 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         During(Failed, Cancelled,
             When(RetryRequested)
                 .Then(c => StartNextRun(c.Saga))
-                .IfElse(c => c.Saga.GroupName is not null,
-                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Saga.GroupName!, null,
-                        c.Message.At, c.Saga.Queue, ExecuteFor(c.Saga), CallFor(c.Saga))),
-                    direct => direct.IfElse(c => c.Saga.Http is not null,
-                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Saga)!),
-                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Saga)!)))
+                .Then(c => c.Saga.StartAt = null)
+                .Dispatch(this, c => c.Message.At)
                 .TransitionTo(Waiting));
+
+        During(Delayed,
+            Ignore(Submitted),
+            When(StartDue)
+                .Dispatch(this, c => c.Message.DueAt)
+                .TransitionTo(Waiting));
+
+        // A delayed start taken twice (a lapsed lease) finds the task started already.
+        During(Waiting, Running,
+            Ignore(StartDue));
 
         During(Succeeded,
             Ignore(RetryRequested));
 
         During(Succeeded, Failed, Cancelled,
+            Ignore(StartDue),
             Ignore(CancelRequested),
             // A report made before the finish may be consumed after it: it is recorded, the state stays.
             When(Progressed, c => c.Message.At <= c.Saga.FinishedAt).Then(c => RecordProgress(c.Saga, c.Message)),
@@ -289,6 +307,18 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         task.ProgressAt = null;
     }
 
+    /// <summary>The work of the task's current run as its row holds it: through its group's gate, or to its queue.</summary>
+    internal async Task DispatchAsync<T>(BehaviorContext<TaskState, T> c, DateTimeOffset at) where T : class
+    {
+        var task = c.Saga;
+        if (task.GroupName is not null)
+            await c.Publish(new EnqueueInGroup(task.CorrelationId, task.GroupName, null, at, task.Queue, ExecuteFor(task), CallFor(task)));
+        else if (task.Http is not null)
+            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(CallFor(task)!);
+        else
+            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(ExecuteFor(task)!);
+    }
+
     ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
         ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!), PolicyOf(task), task.RunFrom,
             RateOf(task.GroupName, task.GroupRate))
@@ -340,6 +370,11 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 
 static class TaskFinishActivities
 {
+    /// <summary>Sends the work of the task's current run (a retry's, a delayed start's), as <see cref="TaskStateMachine.DispatchAsync"/> says.</summary>
+    public static EventActivityBinder<TaskState, T> Dispatch<T>(this EventActivityBinder<TaskState, T> binder, TaskStateMachine machine,
+        Func<BehaviorContext<TaskState, T>, DateTimeOffset> at) where T : class =>
+        binder.ThenAsync(c => machine.DispatchAsync(c, at(c)));
+
     /// <summary>
     /// What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot
     /// is freed, the followers (<see cref="Followers"/>) are submitted, the workflow the task is a member of is told.
