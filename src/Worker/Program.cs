@@ -5,7 +5,7 @@ public static class Program
     public static async Task Main(string[] args)
     {
         var builder = Host.CreateApplicationBuilder(args);
-        builder.AddTaskHubWorker();
+        builder.AddTaskHubWorkerHost();
         await builder.Build().RunAsync();
     }
 }

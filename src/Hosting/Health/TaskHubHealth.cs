@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -12,7 +9,8 @@ namespace TaskHub.Hosting.Health;
 /// <summary>
 /// Health, the same on every process: <c>/health/live</c> is 200 while the process runs and its send path is
 /// not stuck (<see cref="StuckSendWatchdog"/>); <c>/health/ready</c> (and <c>/health</c>) is 200 only when every
-/// readiness check passes (the broker, the database, and what the process adds), else 503.
+/// readiness check passes (the broker, the database, and what the process adds), else 503. The routes are
+/// src/Hosting.AspNetCore's <c>MapTaskHubHealth</c>.
 /// </summary>
 public static class TaskHubHealth
 {
@@ -22,6 +20,9 @@ public static class TaskHubHealth
     /// <summary>The broker and database checks every process has, and the stuck-send watchdog; MassTransit adds its bus check itself.</summary>
     public static IHealthChecksBuilder AddTaskHubHealthChecks(this IServiceCollection services, IConfiguration configuration)
     {
+        // Once per process: the worker package registers them, and a host that serves them (HealthEndpoint) asks again.
+        if (services.Any(d => d.ServiceType == typeof(StuckSendWatchdog)))
+            return services.AddHealthChecks();
         services.AddOptions<HealthEndpointOptions>().Bind(configuration.GetSection(HealthEndpointOptions.Section))
             .Validate(o => string.IsNullOrWhiteSpace(o.Urls) || o.Urls.Split(';').All(u => Uri.TryCreate(u, UriKind.Absolute, out _)),
                 "Health:Urls must be absolute URLs separated by ';', such as http://127.0.0.1:8081")
@@ -35,19 +36,5 @@ public static class TaskHubHealth
             .AddCheck<BrokerHealthCheck>("broker", tags: [Ready])
             .AddCheck<PostgresHealthCheck>("postgres", tags: [Ready])
             .AddCheck<StuckSendWatchdog>("sends", tags: [Live, Ready]);
-    }
-
-    public static IEndpointRouteBuilder MapTaskHubHealth(this IEndpointRouteBuilder app)
-    {
-        var ready = new HealthCheckOptions { ResultStatusCodes = { [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 } };
-        // Probes (a load balancer, an orchestrator) carry no API key.
-        app.MapHealthChecks("/health", ready).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", ready).AllowAnonymous();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains(Live),
-            ResultStatusCodes = { [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 },
-        }).AllowAnonymous();
-        return app;
     }
 }

@@ -90,7 +90,7 @@ public sealed class TestSystem : IAsyncLifetime
         StartHostAsync(b => b.AddTaskHubScheduler(), settings);
 
     public Task<IHost> StartWorkerAsync(Action<TaskHubWorkerBuilder> configure, params (string, string?)[] settings) =>
-        StartHostAsync(b => b.AddTaskHubWorker(configure), settings);
+        StartHostAsync(b => b.AddTaskHubWorkerHost(configure), settings);
 
     /// <summary>A .NET producer: a bus with <see cref="ITaskClient"/> and nothing else.</summary>
     public async Task<ITaskClient> StartClientAsync()

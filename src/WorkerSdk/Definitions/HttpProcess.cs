@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.WebUtilities;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Tasks;

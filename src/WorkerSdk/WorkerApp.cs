@@ -14,7 +14,6 @@ using TaskHub.Worker.Definitions;
 using TaskHub.Worker.Execution;
 using TaskHub.Worker.Handlers;
 using TaskHub.Worker.HttpCallee;
-using TaskHub.Worker.Samples;
 
 using TaskHub.Worker.Health;
 using TaskHub.Worker.Operations;
@@ -55,9 +54,13 @@ public sealed class TaskHubWorkerBuilder
 
 public static class WorkerApp
 {
+    /// <summary>
+    /// Runs the handlers <paramref name="configure"/> registers on this host's bus, with the attempt policy, fence, rate
+    /// limits, cancels and heartbeat of every TaskHub Worker, and its health checks (broker, database, stuck sends; serve
+    /// them as the host likes). No telemetry exporter, no HTTP: src/Worker's <c>AddTaskHubWorkerHost</c> adds those.
+    /// </summary>
     public static IHostApplicationBuilder AddTaskHubWorker(this IHostApplicationBuilder builder, Action<TaskHubWorkerBuilder>? configure = null)
     {
-        builder.AddTaskHubTelemetry("taskhub-worker");
         var worker = new TaskHubWorkerBuilder();
         configure?.Invoke(worker);
         var services = builder.Services;
@@ -67,11 +70,7 @@ public static class WorkerApp
         services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
-        if (builder.Configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>()?.Samples ?? new WorkerOptions().Samples)
-        {
-            SampleHandlers.Register(worker.Handlers);
-            SampleTaskHooks.Register(worker.Handlers);
-        }
+        services.TryAddSingleton<TaskHubMetrics>();
         services.AddSingleton(worker.Handlers);
         services.TryAddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
         services.AddSingleton<TaskFence>();
@@ -79,7 +78,7 @@ public static class WorkerApp
         services.AddSingleton<AttemptRetries>();
         services.AddSingleton<StartGate>();
         services.AddTaskHubRateLimits();
-        services.AddTaskHubHealthEndpoint(builder.Configuration);
+        services.AddTaskHubHealthChecks(builder.Configuration);
         services.AddSingleton<IQueueProbe, QueueProbe>();
         if (worker.Workers.Count == 0)
             worker.StartWorker("", 0);

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using MassTransit;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Options;

@@ -37,7 +37,4 @@ public sealed class WorkerOptions
     /// <summary>How often the Worker writes its row in <c>workers</c>; one silent for three intervals is shown as silent.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Worker:HeartbeatInterval must be between 1 s and 5 min (was {0})")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>Registers the sample handlers (<c>SomeAsyncTask</c>, <c>Echo</c>, <c>Sleep</c>, <c>Noop</c>) so a fresh system has something to run.</summary>
-    public bool Samples { get; set; } = true;
 }

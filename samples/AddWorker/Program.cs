@@ -1,0 +1,11 @@
+using Microsoft.Extensions.Hosting;
+using TaskHub.Worker;
+
+// A service of its own that runs TaskHub tasks named "Add" from its queue (Samples:Queue), with the worker package's
+// attempts, timeouts, progress and cancels. Health checks (broker, database, stuck sends) are registered for the host to serve.
+var builder = Host.CreateApplicationBuilder(args);
+var queue = builder.Configuration["Samples:Queue"] ?? "samples.add";
+builder.AddTaskHubWorker(w => w
+    .Register("Add", (long a, long b) => a + b)
+    .StartWorker(queue, 4));
+await builder.Build().RunAsync();
