@@ -88,6 +88,7 @@ public sealed class PackageTests : SystemTest
             await Task.Delay(200);
         Assert.True(sender.HasExited, $"the sample sender did not finish within 90 s; its log ends:\n{sender.LogTail()}");
         Assert.Contains("chain SUCCESS: 113", File.ReadAllText(sender.Log));
+        Assert.Contains("chord SUCCESS: 110", File.ReadAllText(sender.Log));
     }
 
     /// <summary>The configuration the tests (and so the packed projects, built beside them) were built in.</summary>
