@@ -21,6 +21,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
+        CheckPriorities(signature);
         var taskId = IdFor(signature, options);
         var submit = new SubmitTask(taskId, signature, options?.Queue, options?.Policy, time.GetUtcNow());
         if (options?.DeduplicateFor is { } window)
@@ -50,6 +51,15 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         var first = await SendTaskAsync(next, options, cancellationToken);
         // A deduplicated send may answer an earlier chain's first step: its steps are that one's.
         return first == proposed ? ids : StepIds(chain, first);
+    }
+
+    /// <summary>Refuses a priority outside 0–9, the signature's or a follower's, before anything is sent.</summary>
+    static void CheckPriorities(TaskSignature signature)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(signature.Priority, nameof(TaskSignature.Priority));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(signature.Priority, TaskSignature.MaxPriority, nameof(TaskSignature.Priority));
+        foreach (var follower in (signature.OnSuccess ?? []).Concat(signature.OnError ?? []))
+            CheckPriorities(follower);
     }
 
     /// <summary>The id a send makes: the options', the signature's, one made from the idempotency key, or a new one.</summary>
