@@ -79,7 +79,7 @@ public interface IWorkMessage : ITaskMessage
     /// <summary>The RabbitMQ priority every send of this work carries (0–9, <see cref="TaskSignature.Priority"/>).</summary>
     static int PriorityOf(IWorkMessage work) => work switch
     {
-        ExecuteTask execute => execute.Signature.Priority,
+        ExecuteTask execute => execute.Signature?.Priority ?? 0, // null in a broken message: it fails at the Worker, not here
         CallCallee call => call.Priority,
         _ => 0,
     };
