@@ -144,13 +144,32 @@ public sealed class TaskQueueUpgrade(TaskQueues queues, ILogger<TaskQueueUpgrade
     }
 }
 
-/// <summary>Upgrades this Worker's task queues before its bus starts (registered before it), so the bus finds them in their new form.</summary>
+/// <summary>
+/// Upgrades this Worker's task queues before its bus starts (registered before it), so the bus finds them in their new form.
+/// A broker not reachable yet is waited for as MassTransit's start waits for it (a minute).
+/// </summary>
 public sealed class TaskQueueUpgradeService(TaskQueueUpgrade upgrade, Func<IEnumerable<string>> queues) : IHostedService
 {
+    static readonly TimeSpan WaitForBroker = TimeSpan.FromSeconds(60);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var giveUpAt = DateTime.UtcNow + WaitForBroker;
         foreach (var queue in queues().Distinct())
-            await upgrade.UpgradeAsync(queue, cancellationToken);
+        {
+            while (true)
+            {
+                try
+                {
+                    await upgrade.UpgradeAsync(queue, cancellationToken);
+                    break;
+                }
+                catch (Exception ex) when ((ex is BrokerUnreachableException or AlreadyClosedException) && DateTime.UtcNow < giveUpAt)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                }
+            }
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
