@@ -12,6 +12,7 @@ public sealed class BenchOptions
           --repeat R             measure baseline and TaskHub peak R times, alternating (default 1)
           --only baseline|taskhub|http|timers|new  run one path only (http: (3a)+(3b); new: (3a), (3b) and (4));
                                  with http/timers/new, --readme replaces only those rows in the README block
+          --only priority        N priority-0 tasks queued with the Worker stopped, then one of priority 9: how many start before it
           --http-tasks N         tasks of the (3a) run (default 5000; 200 with --smoke)
           --no-paced             skip the TaskHub run at half of its peak rate
           --paced-seconds S      length of the paced run (default 20)
@@ -31,6 +32,7 @@ public sealed class BenchOptions
     public bool RunTaskHub { get; set; } = true;
     public bool RunHttp { get; set; } = true;
     public bool RunTimers { get; set; } = true;
+    public bool RunPriority { get; set; }
     public int HttpTasks { get; set; } = 5_000;
     public bool OnlyNewRows => !RunBaseline && !RunTaskHub;
     public bool RunPaced { get; set; } = true;
@@ -68,8 +70,9 @@ public sealed class BenchOptions
                     o.RunTaskHub = only == "taskhub";
                     o.RunHttp = only is "http" or "new";
                     o.RunTimers = only is "timers" or "new";
-                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers)
-                        throw new ArgumentException("--only takes baseline, taskhub, http, timers or new");
+                    o.RunPriority = only == "priority";
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new or priority");
                     break;
                 case "--no-paced": o.RunPaced = false; break;
                 case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;

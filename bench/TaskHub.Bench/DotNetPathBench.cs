@@ -31,6 +31,7 @@ public sealed class TaskHubSystem : IAsyncDisposable
 
     public ServiceProcess Scheduler => _services.Scheduler;
     public ServiceProcess Worker => _services.Worker;
+    internal BenchServices Services => _services;
     public ITaskClient Client => _client!.Services.GetRequiredService<ITaskClient>();
     public int Submitted { get; private set; }
     public TimeSpan StartupTime { get; private set; }

@@ -48,6 +48,12 @@ public static class Program
 
         using var stack = Stack.FromEnvironment();
         var logs = Path.Combine(Path.GetTempPath(), "taskhub-bench", runId);
+        if (o.RunPriority)
+        {
+            await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_priority", logs, cancellationToken);
+            Console.WriteLine(await PriorityBench.RunAsync(system, o, cancellationToken));
+            return 0;
+        }
         var baselines = new List<PathResult>();
         var peaks = new List<PathResult>();
         PathResult? paced = null;

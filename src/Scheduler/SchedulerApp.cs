@@ -10,6 +10,7 @@ using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting.Queues;
 using TaskHub.Hosting;
 using TaskHub.Scheduler.Callbacks;
 using TaskHub.Scheduler.Cron;
@@ -49,6 +50,7 @@ public static class SchedulerApp
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<OutboxTable>();
         services.AddSingleton<OutboxRelay>();
+        services.AddSingleton<TaskQueues>();
         services.AddOptions<GroupOptions>().Bind(builder.Configuration.GetSection(GroupOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<GroupOptions>, GroupOptionsValidator>();

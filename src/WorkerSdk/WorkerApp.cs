@@ -3,12 +3,15 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
+using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting.Queues;
 using TaskHub.Hosting;
 using TaskHub.Worker.Definitions;
 using TaskHub.Worker.Execution;
@@ -91,6 +94,11 @@ public static class WorkerApp
             return WorkerIdentity.Of(endpoints, sp.GetRequiredService<TimeProvider>().GetUtcNow());
         });
         services.AddHostedService<WorkerHeartbeat>();
+        // Before the bus (hosted services start in order): a task queue declared before priorities is replaced first.
+        services.AddSingleton<TaskQueues>();
+        services.AddSingleton<TaskQueueUpgrade>();
+        services.AddHostedService(sp => new TaskQueueUpgradeService(sp.GetRequiredService<TaskQueueUpgrade>(),
+            () => sp.GetRequiredService<WorkerIdentity>().Queues.Concat(sp.GetRequiredService<TaskDefinitionCatalog>().All.Select(d => d.Queue))));
 
         services.AddTaskHubBus(
             x =>
@@ -110,6 +118,7 @@ public static class WorkerApp
                     {
                         e.ConcurrentMessageLimit = limit;
                         e.PrefetchCount = Math.Max(16, limit * 2);
+                        e.EnablePriority(TaskSignature.MaxPriority);
                         // Handler failures are the consumer's own retries; this covers the infrastructure
                         // (a report that could not be published, the fence's read): an outage is waited
                         // out. Anything else goes to the error queue and the Fault fails the task.
@@ -125,6 +134,7 @@ public static class WorkerApp
                         // Calls wait on remote callees, not on this CPU.
                         e.ConcurrentMessageLimit = http.HttpConcurrency;
                         e.PrefetchCount = Math.Max(16, http.HttpConcurrency * 2);
+                        e.EnablePriority(TaskSignature.MaxPriority);
                         e.UseMessageRetry(TransientFaults.WaitOut);
                         e.ConfigureConsumer<CallCalleeConsumer>(context);
                         e.ConfigureConsumer<QueueProbeConsumer>(context);

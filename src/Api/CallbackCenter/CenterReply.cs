@@ -16,7 +16,8 @@ public sealed record TaskNewQuery(
     [property: Description("How many of the group's tasks run at once (1-1000, default 1)")] int? Parallels,
     [property: Description("How often the group's tasks may start, cluster-wide: a count per s, min or h (`20/s`, `600/min`); Groups:RateLimits overrides it")] string? Rate,
     [property: Description("Milliseconds an attempt may take before it counts as failed")] long? Timeout,
-    [property: Description("Attempts before the task fails (1-100)")] int? Attempts);
+    [property: Description("Attempts before the task fails (1-100)")] int? Attempts,
+    [property: Description("The task's priority (0-9, default 0): a higher one is called before lower ones waiting in the queue")] int? Priority);
 
 /// <summary>The query of <c>POST /task/end/{id}</c>: the confirm URL handed to the callee carries it.</summary>
 [RequestShape]

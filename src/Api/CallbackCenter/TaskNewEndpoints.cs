@@ -44,6 +44,7 @@ public static class TaskNewEndpoints
         var parallels = q.Integer("parallels", 1, 1000);
         var timeout = q.Milliseconds("timeout", 1, int.MaxValue);
         var attempts = q.Integer("attempts", 1, 100);
+        var priority = q.Integer("priority", 0, TaskSignature.MaxPriority);
         q.Require(parallels is null || groupName is not null, "parallels", "needs a group.");
         var rateText = q.Text("rate");
         RateLimit? rate = RateLimit.TryParse(rateText, out var parsed) ? parsed : null;
@@ -60,7 +61,7 @@ public static class TaskNewEndpoints
         var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}?{ConfirmTokens.QueryName}={tokens.For(id)}";
         try
         {
-            await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []), null,
+            await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []) { Priority = (int)(priority ?? 0) }, null,
                 new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
                 new HttpTask(callee!, callback, payload, completion), groupName, (int?)parallels, Caller.Of(request.HttpContext.User).Owner,
                     rate?.ToString()),

@@ -22,6 +22,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
+        CheckPriorities(signature);
         var taskId = IdFor(signature, options);
         var now = time.GetUtcNow();
         var submit = new SubmitTask(taskId, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
@@ -92,6 +93,15 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         if (signature.Eta is not null)
             throw new ArgumentException("a task has an Eta or a Countdown, not both", nameof(signature));
         return signature with { Eta = now + countdown, Countdown = null };
+    }
+
+    /// <summary>Refuses a priority outside 0–9, the signature's or a follower's, before anything is sent.</summary>
+    static void CheckPriorities(TaskSignature signature)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(signature.Priority, nameof(TaskSignature.Priority));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(signature.Priority, TaskSignature.MaxPriority, nameof(TaskSignature.Priority));
+        foreach (var follower in (signature.OnSuccess ?? []).Concat(signature.OnError ?? []))
+            CheckPriorities(follower);
     }
 
     /// <summary>The id a send makes: the options', the signature's, one made from the idempotency key, or a new one.</summary>

@@ -73,14 +73,25 @@ public sealed record ExecuteTask(
     StartRate? Rate = null,
     int Postponed = 0) : IWorkMessage;
 
-/// <summary>The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for <see cref="ExecuteTask"/>.</summary>
-public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1, StartRate? Rate = null) : IWorkMessage;
+/// <summary>
+/// The Scheduler asks a Worker to call an HTTP task's callee (its timeout bounds the wait for confirmation); <paramref name="Attempt"/> as for
+/// <see cref="ExecuteTask"/>; <paramref name="Priority"/> as a signature's (<see cref="TaskSignature.Priority"/>).
+/// </summary>
+public sealed record CallCallee(Guid TaskId, HttpTask Http, TaskPolicy? Policy, int Attempt = 1, StartRate? Rate = null, int Priority = 0) : IWorkMessage;
 
 /// <summary>What a Worker runs: an attempt of a task, whose start may be rate-limited.</summary>
 public interface IWorkMessage : ITaskMessage
 {
     int Attempt { get; }
     StartRate? Rate { get; }
+
+    /// <summary>The RabbitMQ priority every send of this work carries (0–9, <see cref="TaskSignature.Priority"/>).</summary>
+    static int PriorityOf(IWorkMessage work) => work switch
+    {
+        ExecuteTask execute => execute.Signature?.Priority ?? 0, // null in a broken message: it fails at the Worker, not here
+        CallCallee call => call.Priority,
+        _ => 0,
+    };
 }
 
 /// <summary>

@@ -57,6 +57,15 @@ public sealed record TaskSignature(string Name, IReadOnlyList<TaskArg> Args)
     /// <summary>Starts this long after it is sent (Celery's <c>countdown</c>): the client makes it the <see cref="Eta"/>.</summary>
     public TimeSpan? Countdown { get; init; }
 
+    /// <summary>
+    /// 0 (the default) to <see cref="MaxPriority"/>: a higher one is taken from its queue before lower ones waiting there
+    /// (RabbitMQ's message priority on a queue declared with <c>x-max-priority</c>). Work already running is not preempted.
+    /// </summary>
+    public int Priority { get; init; }
+
+    /// <summary>The highest <see cref="Priority"/>, and the task queues' <c>x-max-priority</c>.</summary>
+    public const int MaxPriority = 9;
+
     /// <summary>The typed form for .NET callers: <c>TaskSignature.Create("SomeAsyncTask", 42UL)</c>.</summary>
     public static TaskSignature Create(string name, params object?[] args) =>
         new(name, args.Select(TaskArg.From).ToArray());

@@ -43,6 +43,7 @@ public static class TaskHubBus
                 cfg.UseSendFilter(typeof(SignTaskMessageFilter<>), context);
                 cfg.UsePublishFilter(typeof(SignTaskMessageFilter<>), context);
                 cfg.UseConsumeFilter(typeof(VerifyTaskMessageFilter<>), context);
+                cfg.UseSendFilter(typeof(WorkPriorityFilter<>), context);
                 cfg.UseConsumeFilter(typeof(TaskLogScopeFilter<>), context);
                 // MassTransit indents its JSON by default: a third of every message's bytes on the broker's disk and in every parse.
                 cfg.ConfigureJsonSerializerOptions(json =>

@@ -30,7 +30,10 @@ public sealed class OutboxFilter<T>(OutboxRelay relay) : IFilter<ConsumeContext<
             if (message.Destination is null)
                 await context.Publish(message.Message, message.MessageType, context.CancellationToken);
             else
-                await (await context.GetSendEndpoint(message.Destination)).Send(message.Message, message.MessageType, context.CancellationToken);
+            {
+                var destination = await relay.SendAddressAsync(message, context.CancellationToken);
+                await (await context.GetSendEndpoint(destination)).Send(message.Message, message.MessageType, context.CancellationToken);
+            }
         }
     }
 

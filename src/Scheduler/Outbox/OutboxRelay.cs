@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
 using TaskHub.Hosting.Health;
 using TaskHub.Hosting.Outbox;
+using TaskHub.Hosting.Queues;
 
 namespace TaskHub.Scheduler.Outbox;
 
@@ -17,8 +18,8 @@ namespace TaskHub.Scheduler.Outbox;
 /// callback deliveries claim their rows, and the Worker's fence drops resent work for a finished task or
 /// for an attempt already under way.
 /// </summary>
-public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, BrokerSends sends, IOptions<OutboxOptions> options, TimeProvider time,
-    ILogger<OutboxRelay> logger)
+public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, BrokerSends sends, TaskQueues taskQueues, IOptions<OutboxOptions> options,
+    TimeProvider time, ILogger<OutboxRelay> logger)
     : BackgroundService, IAsyncDisposable
 {
     readonly OutboxOptions settings = options.Value;
@@ -110,9 +111,13 @@ public sealed class OutboxRelay(OutboxTable table, IServiceProvider services, Br
             await Bus.Publish(message.Message, message.MessageType, resent ? MarkResentPublish : Pipe.Empty<PublishContext>(), cancellationToken);
             return;
         }
-        var endpoint = await Bus.GetSendEndpoint(message.Destination);
+        var endpoint = await Bus.GetSendEndpoint(await SendAddressAsync(message, cancellationToken));
         await endpoint.Send(message.Message, message.MessageType, resent ? MarkResent : Pipe.Empty<SendContext>(), cancellationToken);
     }
+
+    /// <summary>Where a message for a destination goes: work to a task queue through <see cref="TaskQueues"/>, which declares it with its arguments.</summary>
+    public Task<Uri> SendAddressAsync(OutboxMessage message, CancellationToken cancellationToken) =>
+        taskQueues.SendAddressAsync(message.Destination!, message.MessageType, cancellationToken);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(ResendLoopAsync(stoppingToken), DeleteSentLoopAsync(stoppingToken));

@@ -23,6 +23,7 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
             e.Property(x => x.Name).HasColumnName("name");
             e.Property(x => x.Args).HasColumnName("args").HasColumnType("jsonb");
             e.Property(x => x.Queue).HasColumnName("queue");
+            e.Property(x => x.Priority).HasColumnName("priority");
             e.Property(x => x.Callee).HasColumnName("callee");
             e.Property(x => x.CallbackUrl).HasColumnName("callback_url");
             e.Property(x => x.GroupName).HasColumnName("group_name");

@@ -12,7 +12,8 @@ static class StorableTask
 {
     /// <summary>Why the submission recorded in <paramref name="task"/> cannot be kept, or null.</summary>
     public static string? Refusal(TaskState task, SubmitTask submitted) =>
-        Field("name", StorableText.Refusal(task.Name))
+        (submitted.Signature.Priority is < 0 or > TaskSignature.MaxPriority ? $"priority must be 0 to {TaskSignature.MaxPriority} (was {submitted.Signature.Priority})" : null)
+        ?? Field("name", StorableText.Refusal(task.Name))
         ?? Field("queue", StorableText.Refusal(task.Queue))
         ?? Field("group", StorableText.Refusal(task.GroupName))
         ?? Field("callee", StorableText.Refusal(task.Callee))
@@ -28,6 +29,7 @@ static class StorableTask
         task.Name = StorableText.Clean(task.Name)!;
         task.Queue = StorableText.Clean(task.Queue)!;
         task.GroupName = null;
+        task.Priority = (short)Math.Clamp((int)task.Priority, 0, TaskSignature.MaxPriority);
         task.Callee = StorableText.Clean(task.Callee);
         if (StorableText.Refusal(task.CallbackUrl) is not null)
             task.CallbackUrl = null;

@@ -11,6 +11,8 @@ public class TaskState : SagaStateMachineInstance
     /// <summary>The signature's arguments as JSON, for inspection.</summary>
     public string Args { get; set; } = "[]";
     public string Queue { get; set; } = "";
+    /// <summary>The signature's priority (0–9): every send of the task's work carries it, a retry's too.</summary>
+    public short Priority { get; set; }
     /// <summary>The URL an HTTP task calls; null for a .NET task.</summary>
     public string? Callee { get; set; }
     /// <summary>Where the outcome is POSTed when the task finishes.</summary>

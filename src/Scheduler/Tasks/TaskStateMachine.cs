@@ -80,6 +80,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                     c.Saga.Args = JsonSerializer.Serialize(m.Signature.Args);
                     c.Saga.Queue = m.Http is not null ? settings.HttpQueue
                         : string.IsNullOrWhiteSpace(m.Queue) ? settings.DefaultQueue : m.Queue;
+                    c.Saga.Priority = (short)m.Signature.Priority;
                     c.Saga.Callee = m.Http?.Callee;
                     c.Saga.CallbackUrl = m.Http?.Callback;
                     c.Saga.GroupName = m.Group;
@@ -320,19 +321,21 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
     }
 
     ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
-        ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!), PolicyOf(task), task.RunFrom,
-            RateOf(task.GroupName, task.GroupRate))
+        ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!) { Priority = task.Priority },
+            PolicyOf(task), task.RunFrom, RateOf(task.GroupName, task.GroupRate))
         : null;
 
     CallCallee? CallFor(TaskState task) => task.Http is null
         ? null
-        : new CallCallee(task.CorrelationId, JsonSerializer.Deserialize<HttpTask>(task.Http)!, PolicyOf(task), task.RunFrom, RateOf(task.GroupName, task.GroupRate));
+        : new CallCallee(task.CorrelationId, JsonSerializer.Deserialize<HttpTask>(task.Http)!, PolicyOf(task), task.RunFrom, RateOf(task.GroupName, task.GroupRate),
+            task.Priority);
 
     static TaskPolicy? PolicyOf(TaskState task) => task.Policy is null ? null : JsonSerializer.Deserialize<TaskPolicy>(task.Policy);
 
     ExecuteTask? ExecuteFor(SubmitTask m) => m.Http is null ? new ExecuteTask(m.TaskId, m.Signature, m.Policy, Rate: RateOf(m.Group, m.GroupRate)) : null;
 
-    CallCallee? CallFor(SubmitTask m) => m.Http is null ? null : new CallCallee(m.TaskId, m.Http, m.Policy, Rate: RateOf(m.Group, m.GroupRate));
+    CallCallee? CallFor(SubmitTask m) => m.Http is null ? null
+        : new CallCallee(m.TaskId, m.Http, m.Policy, Rate: RateOf(m.Group, m.GroupRate), Priority: m.Signature.Priority);
 
     /// <summary>The group's rate, if it has one: <c>Groups:RateLimits</c> overrides the request's, as <c>Groups:Limits</c> does its parallels.</summary>
     StartRate? RateOf(string? group, string? requested) =>

@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Definitions;
+using TaskHub.Contracts.Tasks;
 using TaskHub.Worker.Execution;
 
 namespace TaskHub.Worker.Definitions;
@@ -38,6 +39,7 @@ public static class TaskDefinitionWorker
                 e.ConcurrentMessageLimit = definition.WorkerNums;
                 // No more prefetched than run: what this Worker cannot start yet stays for the others.
                 e.PrefetchCount = definition.WorkerNums;
+                e.EnablePriority(TaskSignature.MaxPriority);
                 e.UseMessageRetry(r => r.Intervals(100, 500, 1000));
                 if (http is null)
                     e.ConfigureConsumer<ExecuteTaskConsumer>(context);

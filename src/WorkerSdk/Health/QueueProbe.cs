@@ -23,7 +23,9 @@ public sealed class QueueProbe(IClientFactory clients, ILogger<QueueProbe> logge
         var probe = new ProbeQueue(NewId.NextGuid());
         try
         {
-            var client = clients.CreateRequestClient<ProbeQueue>(TaskHubBus.QueueAddress(queue), RequestTimeout.After(ms: (int)timeout.TotalMilliseconds));
+            // To the queue's exchange: a queue: address would declare the task queue without its arguments (TaskQueues), and a
+            // probe of a queue nobody declared yet is answered by nobody either way.
+            var client = clients.CreateRequestClient<ProbeQueue>(new Uri($"exchange:{queue}"), RequestTimeout.After(ms: (int)timeout.TotalMilliseconds));
             var answer = await client.GetResponse<QueueProbed>(probe, cancellationToken);
             logger.LogDebug("Queue {Queue} answered by {Host} ({ProcessId})", queue, answer.Message.Host, answer.Message.ProcessId);
             return true;
