@@ -1,3 +1,5 @@
+using System.Text.Json;
+using TaskHub.Contracts.Tasks;
 using TaskHub.FaultTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -45,6 +47,49 @@ public sealed class FaultTests(PrivateStack stack, ITestOutputHelper output) : I
             await stack.RestartPostgresAsync(downSeconds: 5);
             return "pg_ctl stop -m fast, 5 s down, started again";
         }, expectHealthDip: true);
+
+    /// <summary>
+    /// Issue 18: a chord of 100 (10 running at once) whose only Scheduler is killed with SIGKILL once 30 members succeeded,
+    /// then restarted. The workflow saga's state and its members' finishes are in PostgreSQL and its sends in the outbox:
+    /// the callback runs once, with all 100 results in member order.
+    /// </summary>
+    [Fact]
+    public async Task Scheduler_killed_with_sigkill_mid_chord_and_restarted()
+    {
+        await stack.EnsureUpAsync();
+        await using var system = await TaskHubSystem.StartAsync(stack, "faults_chord_kill", LogDirectory());
+        var sleeps = Enumerable.Range(0, 100).Select(n => 200 + n % 5 * 50).ToArray();
+        var chord = await system.Client.SendChordAsync(sleeps.Select(ms => TaskSignature.Create("Sleep", ms)), TaskSignature.Create("Collect"),
+            sendConcurrency: 10);
+        string Count(string state) =>
+            $"SELECT count(*) FROM tasks WHERE workflow_id = '{chord.WorkflowId}' AND current_state = '{state}'";
+        await Eventually(() => system.CountAsync(Count("Succeeded")), n => n >= 30, TimeSpan.FromSeconds(60), "30 members to succeed");
+
+        var fault = await system.KillAndRestartSchedulerAsync();
+
+        var callback = await system.Client.WaitForResultAsync(chord.CallbackId!.Value, TimeSpan.FromSeconds(120));
+        var line = $"[fault-tests] chord_scheduler_kill: {fault}; callback {callback.Status} after {callback.Attempts} attempt(s)";
+        Print(line);
+        Assert.True(callback.Status == TaskStatuses.Success, $"{line}: {callback.Error}\n{system.LogTails()}");
+        Assert.Equal(1, callback.Attempts);
+        var results = JsonDocument.Parse(callback.Response!).RootElement.EnumerateArray().Select(r => r.GetProperty("slept").GetInt32()).ToArray();
+        Assert.Equal(sleeps, results);
+        Assert.Equal(101, await system.CountAsync(Count("Succeeded")));
+        Assert.Equal(101, await system.CountAsync($"SELECT count(*) FROM tasks WHERE workflow_id = '{chord.WorkflowId}'"));
+        Assert.Equal(1, await system.CountAsync($"SELECT count(*) FROM workflows WHERE id = '{chord.WorkflowId}' AND current_state = 'Succeeded'"));
+    }
+
+    static async Task Eventually(Func<Task<long>> probe, Func<long, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        long last;
+        while (!condition(last = await probe()))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"Timed out waiting for {what}; last seen: {last}");
+            await Task.Delay(100);
+        }
+    }
 
     LoopbackPeer _peer = null!;
 

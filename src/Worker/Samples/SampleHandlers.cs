@@ -17,7 +17,9 @@ public static class SampleHandlers
             }
             return new { slept = milliseconds };
         })
-        .Register("Noop", () => { });
+        .Register("Noop", () => { })
+        // Answers what it was given: as a chord's callback, the members' results in order.
+        .Register("Collect", (System.Text.Json.JsonElement values) => values);
 
     /// <summary>The seed's handler: <c>func SomeAsyncTask(ctx context.Context, relatedItemIDToProcess uint64) error</c>.</summary>
     public static async Task<object> SomeAsyncTask(ITaskContext ctx, ulong relatedItemIdToProcess)

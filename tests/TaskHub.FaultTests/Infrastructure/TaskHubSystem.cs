@@ -97,6 +97,15 @@ public sealed class TaskHubSystem : IAsyncDisposable
     }
 
     /// <summary>A (new) Scheduler; <c>Ready</c> completes when it consumes <c>taskhub.task-submit</c>.</summary>
+    /// <summary>The single number <paramref name="sql"/> (a count) answers in this system's database.</summary>
+    public async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public (ServiceProcess Process, Task Ready) StartSchedulerAsync()
     {
         var p = Start("Scheduler");
