@@ -13,6 +13,7 @@ public sealed class BenchOptions
           --only baseline|taskhub|http|timers|new  run one path only (http: (3a)+(3b); new: (3a), (3b) and (4));
                                  with http/timers/new, --readme replaces only those rows in the README block
           --only priority        N priority-0 tasks queued with the Worker stopped, then one of priority 9: how many start before it
+          --only eta             1,000 .NET tasks with an Eta 1000 + i*9 ms ahead (due within ~10 s): start lateness p50/p99/max, early, twice
           --http-tasks N         tasks of the (3a) run (default 5000; 200 with --smoke)
           --no-paced             skip the TaskHub run at half of its peak rate
           --paced-seconds S      length of the paced run (default 20)
@@ -33,6 +34,7 @@ public sealed class BenchOptions
     public bool RunHttp { get; set; } = true;
     public bool RunTimers { get; set; } = true;
     public bool RunPriority { get; set; }
+    public bool RunEta { get; set; }
     public int HttpTasks { get; set; } = 5_000;
     public bool OnlyNewRows => !RunBaseline && !RunTaskHub;
     public bool RunPaced { get; set; } = true;
@@ -71,8 +73,9 @@ public sealed class BenchOptions
                     o.RunHttp = only is "http" or "new";
                     o.RunTimers = only is "timers" or "new";
                     o.RunPriority = only == "priority";
-                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority)
-                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new or priority");
+                    o.RunEta = only == "eta";
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority or eta");
                     break;
                 case "--no-paced": o.RunPaced = false; break;
                 case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;

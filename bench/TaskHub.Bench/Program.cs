@@ -54,6 +54,12 @@ public static class Program
             Console.WriteLine(await PriorityBench.RunAsync(system, o, cancellationToken));
             return 0;
         }
+        if (o.RunEta)
+        {
+            await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_eta", logs, cancellationToken);
+            Console.WriteLine(await EtaBench.RunAsync(system, o, cancellationToken));
+            return 0;
+        }
         var baselines = new List<PathResult>();
         var peaks = new List<PathResult>();
         PathResult? paced = null;
