@@ -19,7 +19,7 @@ public static class WorkflowEndpoints
     public static IEndpointRouteBuilder MapWorkflowEndpoints(this IEndpointRouteBuilder app)
     {
         var workflows = app.MapGroup("/workflows").WithTags("Workflows").WithRequestRules(limits => limits.Default);
-        workflows.MapPost("", Start).WithName("StartWorkflow").Accepts<object>("application/json").RequireScope(Scopes.Submit).WithIdempotency()
+        workflows.MapPost("", Start).WithName("StartWorkflow").Accepts<WorkflowBody>("application/json").RequireScope(Scopes.Submit).WithIdempotency()
             .WithSummary("Run a chain, group or chord (nestable) of HTTP tasks ({callee, timeout, attempts, body}) and .NET tasks ({name, args}); " +
                 "`callback` gets the outcome; answers {ok, data: <workflow id>}");
         workflows.MapGet("/{id}", Get).WithName("GetWorkflow").RequireScope(Scopes.Read)

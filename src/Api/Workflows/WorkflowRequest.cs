@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using TaskHub.Api.Requests;
 using TaskHub.Contracts.Messages;
@@ -13,6 +14,15 @@ namespace TaskHub.Api.Workflows;
 /// or <c>{"chord": {"group": [steps], "callback": step, "sendConcurrency": n}}</c>; a step is an HTTP task
 /// (<c>{callee, timeout, attempts, body}</c>, as <c>/task/new</c>), a .NET task (<c>{name, args, immutable}</c>) or a workflow.
 /// </summary>
+/// <summary>The body of <c>POST /workflows</c> (for the OpenAPI document; <see cref="WorkflowRequest"/> reads it): one of chain, group, chord.</summary>
+[RequestShape]
+public sealed record WorkflowBody(
+    [property: Description("Steps run one after the other, each given the result before it")] IReadOnlyList<JsonElement>? Chain,
+    [property: Description("Steps run in parallel; the result is their results in order")] IReadOnlyList<JsonElement>? Group,
+    [property: Description("{group: [steps], callback: step, sendConcurrency}: the callback runs once with every result in order")] JsonElement? Chord,
+    [property: Description("With group: at most this many steps run at once (0, the default: all)")] int? SendConcurrency,
+    [property: Description("Where the workflow's outcome is POSTed, as /task/new's callback")] string? Callback);
+
 sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completionUrl, string? owner, DateTimeOffset now)
 {
     static readonly string[] Forms = ["chain", "group", "chord"];
@@ -33,7 +43,8 @@ sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completi
         var forms = Forms.Where(fields.Has).ToList();
         if (forms.Count != 1)
         {
-            fields.Fail("chain", "a workflow is exactly one of chain, group or chord.");
+            foreach (var form in forms.DefaultIfEmpty("chain"))
+                fields.Fail(form, "a workflow is exactly one of chain, group or chord.");
             return null;
         }
         if (depth > WorkflowSpec.MaxDepth)

@@ -231,6 +231,9 @@ public sealed class RequestFuzzTests : DefinitionTest
             ["GET /pull-queues"] = new([], [], null),
             ["GET /workers"] = new([], [], null),
             ["GET /broker/queues"] = new([], [], null),
+            ["POST /workflows"] = new([], [], $$$"""{"chain": [{"callee": "{{{_callee}}}", "body": {"n": 1}}, {"name": "fuzz", "args": [1]}], "callback": "{{{_callback}}}"}"""),
+            ["GET /workflows/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
+            ["POST /workflows/{id}/cancel"] = new(Path(("id", someId)), [], null, ValidIs404: true),
         };
 
         // A dry run over a filter that matches nothing: no case of it may change a row.
