@@ -2,9 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Transport;
-using TaskHub.Hosting;
 using TaskHub.Scheduler.Outbox;
-using TaskHub.Hosting.Outbox;
 
 namespace TaskHub.Scheduler.Tasks;
 
@@ -47,39 +45,22 @@ public sealed class TaskStateDefinition : SagaDefinition<TaskState>
 
     public static bool IsSagaQueue(string name) => name is SubmitQueueName or EventsQueueName;
 
-    protected override void ConfigureSaga(IReceiveEndpointConfigurator endpoint, ISagaConfigurator<TaskState> saga, IRegistrationContext context)
-    {
-        // Outer: the database or broker being away is waited out. Inner: a lost race for a row is replayed at once.
-        endpoint.UseMessageRetry(TransientFaults.WaitOut);
-        endpoint.UseMessageRetry(r =>
-        {
-            r.Handle<ConcurrencyException>();
-            r.Intervals(5, 10, 20, 50, 100, 100, 200, 200, 500, 500, 1000, 1000);
-        });
-        endpoint.ConcurrentMessageLimit = _options.SagaConcurrency;
-        // One task's events are handled one after the other (different tasks still in parallel): a fast
-        // task's TaskStarted and TaskSucceeded arrive together and would otherwise race for the same row,
-        // each lost race costing an exception, a logged warning and a retry. Then the outbox: what a
-        // transition sends is written with the task's row and relayed once that committed.
-        var partition = endpoint.CreatePartitioner(_options.SagaConcurrency);
-        var relay = context.GetRequiredService<OutboxRelay>();
-        void Route<T>(Func<ConsumeContext<T>, Guid> taskId) where T : class => saga.Message<T>(m =>
-        {
-            m.UsePartitioner(partition, taskId);
-            m.UseFilter(new OutboxFilter<T>(relay));
-        });
-        Route<SubmitTask>(c => c.Message.TaskId);
-        Route<TaskStarted>(c => c.Message.TaskId);
-        Route<TaskProgressed>(c => c.Message.TaskId);
-        Route<TaskAttemptFailed>(c => c.Message.TaskId);
-        Route<TaskSucceeded>(c => c.Message.TaskId);
-        Route<TaskFailed>(c => c.Message.TaskId);
-        Route<Fault<ExecuteTask>>(c => c.Message.Message.TaskId);
-        Route<Fault<CallCallee>>(c => c.Message.Message.TaskId);
-        Route<CancelTask>(c => c.Message.TaskId);
-        Route<RetryTask>(c => c.Message.TaskId);
-        Route<StartDelayedTask>(c => c.Message.TaskId);
-        if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
-            rabbit.PrefetchCount = _options.SagaConcurrency * 4;
-    }
+    /// <summary>
+    /// One task's events are handled one after the other (different tasks still in parallel): a fast task's TaskStarted and
+    /// TaskSucceeded arrive together and would otherwise race for the same row, each lost race costing an exception, a logged
+    /// warning and a retry.
+    /// </summary>
+    protected override void ConfigureSaga(IReceiveEndpointConfigurator endpoint, ISagaConfigurator<TaskState> saga, IRegistrationContext context) =>
+        new SagaEndpoint<TaskState>(endpoint, saga, context, _options.SagaConcurrency)
+            .Route<SubmitTask>(c => c.Message.TaskId)
+            .Route<TaskStarted>(c => c.Message.TaskId)
+            .Route<TaskProgressed>(c => c.Message.TaskId)
+            .Route<TaskAttemptFailed>(c => c.Message.TaskId)
+            .Route<TaskSucceeded>(c => c.Message.TaskId)
+            .Route<TaskFailed>(c => c.Message.TaskId)
+            .Route<Fault<ExecuteTask>>(c => c.Message.Message.TaskId)
+            .Route<Fault<CallCallee>>(c => c.Message.Message.TaskId)
+            .Route<CancelTask>(c => c.Message.TaskId)
+            .Route<RetryTask>(c => c.Message.TaskId)
+            .Route<StartDelayedTask>(c => c.Message.TaskId);
 }

@@ -11,8 +11,17 @@ namespace TaskHub.Scheduler.Timers;
 /// dies, the lease lapses and another one takes the fire: late rather than never. What a fire does, and so what makes a fire
 /// taken twice count once, is the subclass's (<see cref="CallbackTimers"/>, <see cref="Tasks.DelayedStarts"/>).
 /// </summary>
-public abstract class HeldTimers(IOptions<CallbackTimerOptions> options, TimeProvider time, ILogger logger) : BackgroundService, ITimerLoop
+public abstract class HeldTimers(Npgsql.NpgsqlDataSource database, IOptions<CallbackTimerOptions> options, TimeProvider time, ILogger logger)
+    : BackgroundService, ITimerLoop
 {
+    /// <summary>
+    /// Where the timers' rows are: their table, the column of their next due time, and what a row still to fire satisfies. Each row
+    /// has <c>id</c> and <c>claimed_until</c>.
+    /// </summary>
+    protected sealed record TimerRows(string Table, string DueColumn, string Pending);
+
+    protected abstract TimerRows Rows { get; }
+    protected readonly Npgsql.NpgsqlDataSource Database = database;
     protected readonly CallbackTimerOptions Settings = options.Value;
     protected readonly TimeProvider Time = time;
     readonly Lock gate = new();
@@ -36,8 +45,45 @@ public abstract class HeldTimers(IOptions<CallbackTimerOptions> options, TimePro
     /// <summary>The <c>claimed_until</c> of a fire due at <paramref name="dueAt"/> taken at <paramref name="now"/>.</summary>
     public DateTimeOffset LeaseEnd(DateTimeOffset dueAt, DateTimeOffset now) => (dueAt > now ? dueAt : now) + Lease;
 
+    /// <summary>Takes a new timer's first fire (its arm message) if it is due soon and nobody holds it.</summary>
+    public async Task TakeAsync(Guid id, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        if (dueAt > Horizon(now))
+            return; // a poll takes it in time, with others
+        var (table, due, pending) = Rows;
+        await using var command = Database.CreateCommand($"""
+            UPDATE {table} SET claimed_until = greatest({due}, $2) + $3
+            WHERE id = $1 AND {pending} AND {due} <= $4 AND (claimed_until IS NULL OR claimed_until < $2)
+            RETURNING {due}
+            """);
+        command.Parameters.AddWithValue(id);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(Lease);
+        command.Parameters.AddWithValue(Horizon(now));
+        if (await command.ExecuteScalarAsync(cancellationToken) is DateTime taken)
+            Hold(id, new DateTimeOffset(taken, TimeSpan.Zero));
+    }
+
     /// <summary>Claims and holds every unheld fire due within the lookahead, oldest first, at most a batch; returns how many.</summary>
-    protected abstract Task<int> TakeDueAsync(CancellationToken cancellationToken);
+    async Task<int> TakeDueAsync(CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        var (table, due, pending) = Rows;
+        await using var command = Database.CreateCommand($"""
+            UPDATE {table} t SET claimed_until = greatest(t.{due}, $1) + $2
+            FROM (SELECT id FROM {table}
+                  WHERE {pending} AND {due} <= $3 AND (claimed_until IS NULL OR claimed_until < $1)
+                  ORDER BY {due} LIMIT $4 FOR UPDATE SKIP LOCKED) taken
+            WHERE t.id = taken.id
+            RETURNING t.id, t.{due}
+            """);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(Lease);
+        command.Parameters.AddWithValue(Horizon(now));
+        command.Parameters.AddWithValue(Settings.BatchSize);
+        return await HoldAllAsync(command, cancellationToken);
+    }
 
     /// <summary>Fires again those taken and never settled whose claim lapsed; none unless the subclass keeps such fires.</summary>
     protected virtual Task RetakeLapsedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -46,7 +92,12 @@ public abstract class HeldTimers(IOptions<CallbackTimerOptions> options, TimePro
     protected abstract Task FireAsync(Guid id, DateTimeOffset dueAt, CancellationToken cancellationToken);
 
     /// <summary>Clears the claims of fires held and not fired, on a clean stop.</summary>
-    protected abstract Task GiveBackAsync(Guid[] ids, CancellationToken cancellationToken);
+    async Task GiveBackAsync(Guid[] ids, CancellationToken cancellationToken)
+    {
+        await using var command = Database.CreateCommand($"UPDATE {Rows.Table} SET claimed_until = NULL WHERE id = ANY($1) AND {Rows.Pending}");
+        command.Parameters.AddWithValue(ids);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>Holds each fire (id, due time) <paramref name="command"/> returns; returns how many.</summary>
     protected async Task<int> HoldAllAsync(Npgsql.NpgsqlCommand command, CancellationToken cancellationToken)

@@ -2,7 +2,6 @@ using MassTransit;
 using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Transport;
 using TaskHub.Contracts.Workflows;
-using TaskHub.Hosting;
 using TaskHub.Scheduler.Outbox;
 
 namespace TaskHub.Scheduler.Workflows;
@@ -25,22 +24,9 @@ public sealed class WorkflowStateDefinition : SagaDefinition<WorkflowState>
     {
         // Everything is sent to this queue: no exchange bindings for published types.
         endpoint.ConfigureConsumeTopology = false;
-        endpoint.UseMessageRetry(TransientFaults.WaitOut);
-        endpoint.UseMessageRetry(r =>
-        {
-            r.Handle<ConcurrencyException>();
-            r.Intervals(5, 10, 20, 50, 100, 100, 200, 200, 500, 500, 1000, 1000);
-        });
-        endpoint.ConcurrentMessageLimit = _options.SagaConcurrency;
-        var partition = endpoint.CreatePartitioner(_options.SagaConcurrency);
-        var relay = context.GetRequiredService<OutboxRelay>();
-        void Route<T>(Func<ConsumeContext<T>, Guid> workflowId) where T : class => saga.Message<T>(m =>
-        {
-            m.UsePartitioner(partition, workflowId);
-            m.UseFilter(new OutboxFilter<T>(relay));
-        });
-        Route<StartWorkflow>(c => c.Message.WorkflowId);
-        Route<WorkflowMemberFinished>(c => c.Message.WorkflowId);
-        Route<CancelWorkflow>(c => c.Message.WorkflowId);
+        new SagaEndpoint<WorkflowState>(endpoint, saga, context, _options.SagaConcurrency)
+            .Route<StartWorkflow>(c => c.Message.WorkflowId)
+            .Route<WorkflowMemberFinished>(c => c.Message.WorkflowId)
+            .Route<CancelWorkflow>(c => c.Message.WorkflowId);
     }
 }
