@@ -61,7 +61,7 @@ public sealed class HttpWorkflowTests : CallbackCenterTest
     }
 
     [Fact]
-    public async Task A_chord_of_HTTP_tasks_gives_its_callback_every_result_in_order_and_nesting_composes()
+    public async Task HTTP_groups_and_chords_answer_every_result_in_order_and_nesting_composes()
     {
         await StartAsync();
 
@@ -73,6 +73,11 @@ public sealed class HttpWorkflowTests : CallbackCenterTest
                 callback = new { callee = Peer.Url("/total") },
                 sendConcurrency = 2,
             },
+        });
+        var group = await PostAsync("/workflows", new
+        {
+            group = Enumerable.Range(1, 4).Select(n => new { callee = Peer.Url("/inc"), body = new { n } }).ToArray(),
+            sendConcurrency = 2,
         });
         var nested = await PostAsync("/workflows", new
         {
@@ -92,12 +97,15 @@ public sealed class HttpWorkflowTests : CallbackCenterTest
         Assert.Equal(6, members.Count);
         Assert.Equal([false, false, false, false, false, true], members.Select(m => m.GetProperty("callback").GetBoolean()));
 
+        var parallel = await WorkflowAsync(group, "SUCCESS");
+        Assert.Equal([2L, 3, 4, 5], parallel.GetProperty("result").EnumerateArray().Select(r => r.GetProperty("n").GetInt64()));
+
         var chain = await WorkflowAsync(nested, "SUCCESS");
         Assert.Equal(15, chain.GetProperty("result").GetInt64());
-        var group = chain.GetProperty("members")[1];
-        Assert.Equal(("group", "SUCCESS"), (group.GetProperty("kind").GetString(), group.GetProperty("status").GetString()));
-        Assert.Equal([6L, 9], group.GetProperty("result").EnumerateArray().Select(r => r.GetInt64()));
-        Assert.Equal(["Mul", "Mul"], group.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        var inner = chain.GetProperty("members")[1];
+        Assert.Equal(("group", "SUCCESS"), (inner.GetProperty("kind").GetString(), inner.GetProperty("status").GetString()));
+        Assert.Equal([6L, 9], inner.GetProperty("result").EnumerateArray().Select(r => r.GetInt64()));
+        Assert.Equal(["Mul", "Mul"], inner.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
     }
 
     [Fact]
