@@ -5,7 +5,7 @@
 # Usage: bench/run.sh [N] [options]     N tasks per measured run, default 20000
 #        bench/run.sh --smoke           N = 200: proves the benchmark still works
 #   Options go to the program (bench/TaskHub.Bench/BenchOptions.cs), e.g. --repeat 3,
-#   --only taskhub, --env worker:AsyncTask__Concurrency=32, --no-paced.
+#   --only taskhub, --env worker:AsyncTask__Concurrency=32, --no-paced, --peers (Hangfire rows, issue 19).
 #
 # Starts (or reuses) the local stack as ./run.sh does (scripts/stack.sh), builds the bench with
 # the Scheduler and Worker in Release, spawns those two as their own processes, and prints a

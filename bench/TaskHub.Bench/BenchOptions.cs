@@ -14,6 +14,9 @@ public sealed class BenchOptions
                                  with http/timers/new, --readme replaces only those rows in the README block
           --only priority        N priority-0 tasks queued with the Worker stopped, then one of priority 9: how many start before it
           --only eta             1,000 .NET tasks with an Eta 1000 + i*9 ms ahead (due within ~10 s): start lateness p50/p99/max, early, twice
+          --only hangfire        the peer alone (issue 19): Hangfire 1.8 + Hangfire.PostgreSql in this process, own database;
+                                 (5) N no-op jobs (tasks/s, p50/p99), (6) 1,000 delayed jobs due 1000 + i*9 ms ahead (lateness)
+          --peers                add the Hangfire rows (5) and (6) to the run, with TaskHub/Hangfire ratios in the notes
           --http-tasks N         tasks of the (3a) run (default 5000; 200 with --smoke)
           --no-paced             skip the TaskHub run at half of its peak rate
           --paced-seconds S      length of the paced run (default 20)
@@ -35,6 +38,10 @@ public sealed class BenchOptions
     public bool RunTimers { get; set; } = true;
     public bool RunPriority { get; set; }
     public bool RunEta { get; set; }
+    /// <summary>Issue 19's Hangfire peer: alone (<c>--only hangfire</c>) or beside TaskHub's rows (<c>--peers</c>).</summary>
+    public bool RunHangfire => OnlyHangfire || Peers;
+    public bool OnlyHangfire { get; set; }
+    public bool Peers { get; set; }
     public int HttpTasks { get; set; } = 5_000;
     public bool OnlyNewRows => !RunBaseline && !RunTaskHub;
     public bool RunPaced { get; set; } = true;
@@ -74,9 +81,11 @@ public sealed class BenchOptions
                     o.RunTimers = only is "timers" or "new";
                     o.RunPriority = only == "priority";
                     o.RunEta = only == "eta";
-                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta)
-                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority or eta");
+                    o.OnlyHangfire = only == "hangfire";
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta && !o.OnlyHangfire)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority, eta or hangfire");
                     break;
+                case "--peers": o.Peers = true; break;
                 case "--no-paced": o.RunPaced = false; break;
                 case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--paced-seconds": o.PacedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;

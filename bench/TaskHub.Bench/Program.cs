@@ -119,9 +119,16 @@ public static class Program
             else if (!o.OnlyNewRows) table.AppendLine($"| {path} | not run | | | | | | | | | | |");
         }
 
+        // Issue 19's peer: Hangfire's rows after TaskHub's, on the same PostgreSQL server, in a database of its own.
+        var peerRows = o.RunHangfire ? await new HangfireBench(stack, o).RunAsync(runId, cancellationToken) : [];
+        foreach (var r in peerRows)
+            table.AppendLine(Report.Row(r));
+
         var notes = new StringBuilder();
-        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>().Concat(newRows).Where(r => r.Note is not null))
+        foreach (var r in baselines.Concat(peaks).Append(paced).OfType<PathResult>().Concat(newRows).Concat(peerRows).Where(r => r.Note is not null))
             notes.AppendLine($"- {r.Path}: {r.Note}");
+        foreach (var line in HangfireBench.Compare(peaks, newRows.FirstOrDefault(r => r.Path.StartsWith("(4) ", StringComparison.Ordinal)), peerRows))
+            notes.AppendLine($"- {line}");
         if (counters is not null)
             notes.AppendLine($"- TaskHub {counters.Describe()}");
         var baseRate = Report.Median(baselines.Select(r => r.TasksPerSecond).ToList());
@@ -151,10 +158,15 @@ public static class Program
         Console.WriteLine();
         Console.Write(notes);
         var last = o.OnlyNewRows
-            ? string.Join("; ", newRows.Select(r => $"{r.Path.Split(' ')[0]} {r.Tasks} tasks/s {Report.Row(r).Split('|')[3].Trim()} p50 {r.Latency.P50:0} p99 {r.Latency.P99:0}"))
+            ? string.Join("; ", newRows.Concat(peerRows).Select(r => $"{r.Path.Split(' ')[0]} {r.Tasks} tasks/s {Report.Row(r).Split('|')[3].Trim()} p50 {r.Latency.P50:0} p99 {r.Latency.P99:0}"))
             : $"ratio {ratio:0.00} baseline {baseRate:0} taskhub {hubRate:0}";
 
-        if (o.Readme is not null && !o.Smoke && o.OnlyNewRows)
+        if (o.Readme is not null && o.OnlyHangfire)
+        {
+            // The peer alone has no TaskHub row to stand beside: its figures go by hand into the README's "Peers (issue 19)".
+            Console.WriteLine($"(--only hangfire: {o.Readme} not written)");
+        }
+        else if (o.Readme is not null && !o.Smoke && o.OnlyNewRows)
         {
             var note = new StringBuilder();
             note.AppendLine($"Rows {string.Join(", ", newRows.Select(r => r.Path.Split(' ')[0]))} from run {runId}, {started:yyyy-MM-dd HH:mm zzz}, command `{o.Command}`, " +
