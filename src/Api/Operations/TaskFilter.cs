@@ -23,7 +23,7 @@ public sealed record TaskFilter(
         var statuses = allowed ?? TaskStatuses.All;
         var status = query.OneOf("status", statuses);
         return new TaskFilter(
-            (status is null ? allowed ?? [] : [status]).Select(TaskStatuses.ToSagaState).ToArray(),
+            (status is null ? allowed ?? [] : [status]).SelectMany(TaskStatuses.ToSagaStates).ToArray(),
             query.Name("name", 512), query.Name("queue"), query.Name("group"),
             query.Instant("from"), query.Instant("to"), query.Name("q", 200), owner);
     }

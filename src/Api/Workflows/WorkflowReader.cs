@@ -43,12 +43,13 @@ public sealed class WorkflowReader(NpgsqlDataSource database, TimeProvider time)
         for (var i = 0; i < steps.Count; i++)
         {
             var (step, progress, callback) = (steps[i], row.Members[i], i == row.Spec.Steps.Count);
-            var unstarted = progress.Started ? TaskStatuses.Waiting : Pending;
             if (step.Task is { } task)
             {
                 var found = tasks.GetValueOrDefault(step.Id);
-                members.Add(new WorkflowMemberView(i, step.Id, "task", task.Signature.Name,
-                    found is null ? unstarted : TaskStatuses.FromSagaState(found.State), Json(found?.Response), found?.Error, callback, null));
+                members.Add(found is null
+                    ? new WorkflowMemberView(i, step.Id, "task", task.Signature.Name, StatusOf(progress), Json(progress.Result), progress.Error, callback, null)
+                    : new WorkflowMemberView(i, step.Id, "task", task.Signature.Name, TaskStatuses.FromSagaState(found.State), Json(found.Response),
+                        found.Error, callback, null));
             }
             else if (nested.TryGetValue(step.Id, out var child))
             {
@@ -56,15 +57,24 @@ public sealed class WorkflowReader(NpgsqlDataSource database, TimeProvider time)
                 members.Add(new WorkflowMemberView(i, step.Id, view.Kind, null, view.Status, view.Result, view.Error, callback, view.Members));
             }
             else
-                members.Add(new WorkflowMemberView(i, step.Id, KindOf(step.Workflow!), null, unstarted, null, null, callback, null));
+                members.Add(new WorkflowMemberView(i, step.Id, KindOf(step.Workflow!), null, StatusOf(progress), Json(progress.Result), progress.Error,
+                    callback, null));
         }
         return new WorkflowView(row.Id, KindOf(row.Spec), TaskStatuses.FromSagaState(row.State), row.CreatedAt, row.FinishedAt, Json(row.Result), row.Error,
             members);
     }
 
+    /// <summary>A member without a row of its own (not created yet, or its result expired before the workflow's): as the workflow recorded it.</summary>
+    static string StatusOf(MemberProgress progress) => progress.Succeeded switch
+    {
+        true => TaskStatuses.Success,
+        false => TaskStatuses.Failure,
+        null => progress.Started ? TaskStatuses.Waiting : Pending,
+    };
+
     static string KindOf(WorkflowSpec spec) => spec.Kind.ToString().ToLowerInvariant();
 
-    static JsonElement? Json(string? text) => text is null ? null : JsonDocument.Parse(text).RootElement.Clone();
+    static JsonElement? Json(string? text) => text is null ? null : JsonDocument.Parse(text, PassedResults.Depth).RootElement.Clone();
 
     async Task<Dictionary<Guid, Row>> ReadWorkflowsAsync(Guid[] ids, string? owner, CancellationToken cancellationToken)
     {

@@ -8,12 +8,6 @@ using TaskHub.Contracts.Workflows;
 
 namespace TaskHub.Api.Workflows;
 
-/// <summary>
-/// Reads the body of <c>POST /workflows</c> into a <see cref="WorkflowSpec"/>, naming each wrong field by its path
-/// (<c>chain[1].group[0].callee</c>). A workflow is <c>{"chain": [steps]}</c>, <c>{"group": [steps], "sendConcurrency": n}</c>
-/// or <c>{"chord": {"group": [steps], "callback": step, "sendConcurrency": n}}</c>; a step is an HTTP task
-/// (<c>{callee, timeout, attempts, body}</c>, as <c>/task/new</c>), a .NET task (<c>{name, args, immutable}</c>) or a workflow.
-/// </summary>
 /// <summary>The body of <c>POST /workflows</c> (for the OpenAPI document; <see cref="WorkflowRequest"/> reads it): one of chain, group, chord.</summary>
 [RequestShape]
 public sealed record WorkflowBody(
@@ -23,6 +17,12 @@ public sealed record WorkflowBody(
     [property: Description("With group: at most this many steps run at once (0, the default: all)")] int? SendConcurrency,
     [property: Description("Where the workflow's outcome is POSTed, as /task/new's callback")] string? Callback);
 
+/// <summary>
+/// Reads the body of <c>POST /workflows</c> into a <see cref="WorkflowSpec"/>, naming each wrong field by its path
+/// (<c>chain[1].group[0].callee</c>). A workflow is <c>{"chain": [steps]}</c>, <c>{"group": [steps], "sendConcurrency": n}</c>
+/// or <c>{"chord": {"group": [steps], "callback": step, "sendConcurrency": n}}</c>; a step is an HTTP task
+/// (<c>{callee, timeout, attempts, body}</c>, as <c>/task/new</c>), a .NET task (<c>{name, args, immutable}</c>) or a workflow.
+/// </summary>
 sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completionUrl, string? owner, DateTimeOffset now)
 {
     static readonly string[] Forms = ["chain", "group", "chord"];
@@ -92,9 +92,10 @@ sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completi
 
     WorkflowStep? Step(JsonFields step, Guid id, int depth)
     {
+        // A nested workflow counts as a member too: it is a row of its own to keep and to read.
+        _tasks++;
         if (Forms.Any(step.Has))
             return Workflow(step, id, depth + 1, []) is { } nested ? WorkflowStep.Of(id, nested) : null;
-        _tasks++;
         if (step.Has("callee") == step.Has("name"))
         {
             if (!step.Has("callee"))

@@ -74,12 +74,16 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         WorkflowStep Step(TaskSignature signature, int index)
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
+            CheckPriorities(signature);
             var id = signature.TaskId ?? WorkflowIds.Member(workflowId, index);
             return WorkflowStep.Of(new SubmitTask(id, StartingFrom(signature, now) with { TaskId = id }, options?.Queue, options?.Policy, now));
         }
         var spec = new WorkflowSpec(kind, tasks.Select(Step).ToList(), callback is null ? null : Step(callback, tasks.Count), sendConcurrency);
         if (spec.TaskCount > WorkflowSpec.MaxTasks)
             throw new ArgumentException($"a workflow holds at most {WorkflowSpec.MaxTasks} tasks", nameof(signatures));
+        // A task id is taken once: a member sharing one would never report, and the workflow would wait for ever.
+        if (spec.Members.Select(m => m.Id).Distinct().Count() != spec.Members.Count())
+            throw new ArgumentException("the tasks of a workflow need distinct TaskIds", nameof(signatures));
         await bus.SendWorkflowCommandAsync(new StartWorkflow(workflowId, spec, now), cancellationToken);
         return new WorkflowSent(workflowId, spec.Steps.Select(s => s.Id).ToList(), spec.Callback?.Id);
     }

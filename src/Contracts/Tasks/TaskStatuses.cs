@@ -23,14 +23,14 @@ public static class TaskStatuses
         _ => Waiting,
     };
 
-    /// <summary>The API's word for a status back to the saga's state name (a list filter).</summary>
-    public static string ToSagaState(string status) => status switch
+    /// <summary>The saga's state names a status stands for (a list filter): WAITING is also a delayed task's.</summary>
+    public static IReadOnlyList<string> ToSagaStates(string status) => status switch
     {
-        Running => "Running",
-        Success => "Succeeded",
-        Failure => "Failed",
-        Cancelled => "Cancelled",
-        _ => "Waiting",
+        Running => ["Running"],
+        Success => ["Succeeded"],
+        Failure => ["Failed"],
+        Cancelled => ["Cancelled"],
+        _ => ["Waiting", "Delayed"],
     };
 
     /// <summary>

@@ -91,10 +91,13 @@ public sealed record WorkflowSent(Guid WorkflowId, IReadOnlyList<Guid> TaskIds, 
 /// <summary>The one rule for passing a result on (machinery's): first among a .NET task's arguments, or as an HTTP task's body.</summary>
 public static class PassedResults
 {
+    /// <summary>Each group level nests its members' results one deeper: deeper than JSON's default 64 is allowed.</summary>
+    public static readonly JsonDocumentOptions Depth = new() { MaxDepth = 256 };
+
     /// <summary>A result as stored (JSON text) as an argument: a handler binds it by its parameter's type, whatever the label says.</summary>
     public static TaskArg Arg(string? result)
     {
-        var value = JsonDocument.Parse(result ?? "null").RootElement.Clone();
+        var value = JsonDocument.Parse(result ?? "null", Depth).RootElement.Clone();
         return new TaskArg(value.ValueKind switch
         {
             JsonValueKind.String => "string",
@@ -119,7 +122,8 @@ public static class PassedResults
 }
 
 /// <summary>What a workflow knows of one member (stored in <c>workflows.members</c>): whether it was started, and how it finished (null: not yet).</summary>
-public sealed record MemberProgress(bool Started = false, bool? Succeeded = null, string? Result = null, string? Error = null)
+public sealed record MemberProgress(bool Started = false, bool? Succeeded = null, string? Result = null, string? Error = null,
+    DateTimeOffset? At = null)
 {
     public bool Running => Started && Succeeded is null;
 }

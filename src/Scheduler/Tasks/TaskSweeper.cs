@@ -84,7 +84,9 @@ public sealed class TaskSweeper(
             SELECT count(*) FROM old
             """) { Parameters = { new NpgsqlParameter { Value = now } } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-            WITH old AS (DELETE FROM workflows WHERE expires_at <= $1 RETURNING 1)
+            WITH old AS (DELETE FROM workflows WHERE expires_at <= $1 RETURNING id),
+                 deliveries AS (DELETE FROM callback_deliveries WHERE task_id IN (SELECT id FROM old)),
+                 attempts AS (DELETE FROM callback_attempts WHERE task_id IN (SELECT id FROM old))
             SELECT count(*) FROM old
             """) { Parameters = { new NpgsqlParameter { Value = now } } });
         var counts = new long[batch.BatchCommands.Count];

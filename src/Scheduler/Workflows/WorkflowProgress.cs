@@ -9,7 +9,7 @@ namespace TaskHub.Scheduler.Workflows;
 /// succeeded (and its result) or failed (and why). A member's finish is recorded however often it is reported, and a member
 /// is started once, so an event handled twice changes nothing.
 /// </summary>
-sealed class WorkflowProgress
+public sealed class WorkflowProgress
 {
     readonly MemberProgress[] members;
     readonly TaskArg? input;
@@ -38,12 +38,21 @@ sealed class WorkflowProgress
 
     int StepCount => Spec.Steps.Count;
 
-    /// <summary>A finish as reported: the latest report wins (an operator's retry may turn a failure into a success).</summary>
-    public void Record(int index, bool succeeded, string? result, string? error)
+    /// <summary>The most a group's results may hold together (its result, a chord callback's argument, one message).</summary>
+    public const int MaxResultsLength = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// A finish as reported: the latest finish wins (an operator's retry may turn a failure into a success), whatever order the
+    /// reports come in. A result that would take a group's results past <see cref="MaxResultsLength"/> fails the member.
+    /// </summary>
+    public void Record(int index, bool succeeded, string? result, string? error, DateTimeOffset at)
     {
-        if (index < 0 || index >= members.Length)
+        if (index < 0 || index >= members.Length || members[index].At > at)
             return;
-        members[index] = new MemberProgress(true, succeeded, succeeded ? result : null, succeeded ? null : error);
+        if (succeeded && Spec.Kind != WorkflowKind.Chain && index < StepCount
+            && members.Where((m, i) => i != index && i < StepCount).Sum(m => m.Result?.Length ?? 0) + (result?.Length ?? 0) > MaxResultsLength)
+            (succeeded, error) = (false, $"the results together exceed {MaxResultsLength / (1024 * 1024)} MB");
+        members[index] = new MemberProgress(true, succeeded, succeeded ? result : null, succeeded ? null : error, at);
     }
 
     /// <summary>Why the workflow failed: its first failed member's error; null while none failed.</summary>
@@ -74,12 +83,13 @@ sealed class WorkflowProgress
     public IReadOnlyList<(int Index, WorkflowStep Step, TaskArg? Input)> StartReady()
     {
         var ready = new List<(int, WorkflowStep, TaskArg?)>();
+        var steps = Spec.Members.ToList();
         if (Failure is not null)
             return ready;
         void Start(int index, TaskArg? given)
         {
             members[index] = members[index] with { Started = true };
-            ready.Add((index, Spec.Members.ElementAt(index), given));
+            ready.Add((index, steps[index], given));
         }
         if (Spec.Kind == WorkflowKind.Chain)
         {
@@ -103,6 +113,10 @@ sealed class WorkflowProgress
         return ready;
     }
 
-    /// <summary>The members started and not finished: what cancelling the workflow cancels.</summary>
-    public IEnumerable<WorkflowStep> Unfinished => Spec.Members.Where((_, i) => members[i].Running);
+    /// <summary>
+    /// What cancelling the workflow cancels: the members started and not finished, and nested workflows that failed (an
+    /// operator's retry inside one would resume it).
+    /// </summary>
+    public IEnumerable<WorkflowStep> Unfinished =>
+        Spec.Members.Where((step, i) => members[i].Running || step.Workflow is not null && members[i].Succeeded == false);
 }

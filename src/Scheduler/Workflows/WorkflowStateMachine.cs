@@ -48,7 +48,7 @@ public sealed class WorkflowStateMachine : MassTransitStateMachine<WorkflowState
         During(Running, Failed,
             Ignore(Started),
             When(MemberFinished)
-                .Then(c => Update(c.Saga, p => p.Record(c.Message.Index, c.Message.Succeeded, c.Message.Result, c.Message.Error)))
+                .Then(c => Update(c.Saga, p => p.Record(c.Message.Index, c.Message.Succeeded, c.Message.Result, c.Message.Error, c.Message.At)))
                 .Advance(this, keepResults, c => c.Message.At),
             When(CancelRequested)
                 .Then(c =>
@@ -60,7 +60,10 @@ public sealed class WorkflowStateMachine : MassTransitStateMachine<WorkflowState
                 {
                     foreach (var member in WorkflowProgress.Of(c.Saga).Unfinished)
                         if (member.Task is not null)
-                            await c.SendTaskCommandAsync(new CancelTask(member.Id, c.Message.By, c.Message.At));
+                            // Behind the member's submission in its queue: a cancel sent to the events queue could overtake
+                            // it, find no task and be dropped.
+                            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(TaskHubBus.TaskSubmitQueue)))
+                                .Send(new CancelTask(member.Id, c.Message.By, c.Message.At));
                         else
                             await c.SendWorkflowCommandAsync(new CancelWorkflow(member.Id, c.Message.By, c.Message.At));
                 })
@@ -96,12 +99,9 @@ static class WorkflowActivities
             .ThenAsync(c => StartReady(c, at(c)))
             .IfElse(c => WorkflowProgress.Of(c.Saga).Failure is not null,
                 failed => failed
+                    .Then(c => c.Saga.Error = WorkflowProgress.Of(c.Saga).Failure)
                     .If(c => c.Saga.CurrentState != machine.Failed.Name, entering => entering
-                        .Then(c =>
-                        {
-                            c.Saga.Error = WorkflowProgress.Of(c.Saga).Failure;
-                            WorkflowStateMachine.Finish(c.Saga, at(c), keepResults);
-                        })
+                        .Then(c => WorkflowStateMachine.Finish(c.Saga, at(c), keepResults))
                         .ReportOutcome())
                     .TransitionTo(machine.Failed),
                 other => other.IfElse(c => WorkflowProgress.Of(c.Saga).Complete,
