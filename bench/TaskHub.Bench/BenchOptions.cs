@@ -13,6 +13,8 @@ public sealed class BenchOptions
           --only baseline|taskhub|http|timers|new  run one path only (http: (3a)+(3b); new: (3a), (3b) and (4));
                                  with http/timers/new, --readme replaces only those rows in the README block
           --only priority        N priority-0 tasks queued with the Worker stopped, then one of priority 9: how many start before it
+          --only scale           the .NET path (N tasks, peak) with 1, 2 and 4 Worker processes under 1 and 2 Schedulers
+          --timers N             timers of the (4) run, due within ~10 s (default 1000)
           --only eta             1,000 .NET tasks with an Eta 1000 + i*9 ms ahead (due within ~10 s): start lateness p50/p99/max, early, twice
           --only hangfire        the peer alone (issue 19): Hangfire 1.8 + Hangfire.PostgreSql in this process, own database;
                                  (5) N no-op jobs (tasks/s, p50/p99), (6) 1,000 delayed jobs due 1000 + i*9 ms ahead (lateness)
@@ -38,6 +40,11 @@ public sealed class BenchOptions
     public bool RunTimers { get; set; } = true;
     public bool RunPriority { get; set; }
     public bool RunEta { get; set; }
+    public bool RunScale { get; set; }
+    /// <summary>Worker and Scheduler processes each TaskHub system of the run starts.</summary>
+    public int Workers { get; set; } = 1;
+    public int Schedulers { get; set; } = 1;
+    public int? TimerCount { get; set; }
     /// <summary>Issue 19's Hangfire peer: alone (<c>--only hangfire</c>) or beside TaskHub's rows (<c>--peers</c>).</summary>
     public bool RunHangfire => OnlyHangfire || Peers;
     public bool OnlyHangfire { get; set; }
@@ -81,11 +88,13 @@ public sealed class BenchOptions
                     o.RunTimers = only is "timers" or "new";
                     o.RunPriority = only == "priority";
                     o.RunEta = only == "eta";
+                    o.RunScale = only == "scale";
                     o.OnlyHangfire = only == "hangfire";
-                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta && !o.OnlyHangfire)
-                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority, eta or hangfire");
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta && !o.OnlyHangfire && !o.RunScale)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority, eta, scale or hangfire");
                     break;
                 case "--peers": o.Peers = true; break;
+                case "--timers": o.TimerCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-paced": o.RunPaced = false; break;
                 case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--paced-seconds": o.PacedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;

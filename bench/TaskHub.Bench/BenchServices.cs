@@ -37,8 +37,8 @@ public sealed class BenchServices : IAsyncDisposable
     /// <summary>A small pool of the bench's own on the run's database, for counting and latency queries.</summary>
     public NpgsqlDataSource Db { get; private set; } = null!;
     public IReadOnlyList<ServiceProcess> Processes => _processes;
-    public ServiceProcess Scheduler => _processes[0];
-    public ServiceProcess Worker => _processes[1];
+    public ServiceProcess Scheduler => _processes.First(p => p.Name == "scheduler");
+    public ServiceProcess Worker => _processes.First(p => p.Name == "worker");
 
     /// <param name="environment">Settings every service of this set gets beyond the common ones (the bench's --env still wins).</param>
     public static async Task<BenchServices> StartAsync(Stack stack, BenchOptions options, string name, string logDirectory,
@@ -66,14 +66,20 @@ public sealed class BenchServices : IAsyncDisposable
             Database = Database.TrimEnd(';') + ";" + _options.DbExtra;
         Db = NpgsqlDataSource.Create(_stack.WithDatabase(Name, maxPoolSize: 4));
         Directory.CreateDirectory(_logDirectory);
-        await WaitForConsumerAsync(TaskHubBus.TaskSubmitQueue, Start("Scheduler"), cancellationToken);
-        await WaitForConsumerAsync(TaskQueue, Start("Worker"), cancellationToken);
+        // The first of each is Scheduler and Worker (the CPU and RSS columns are theirs); more for the scale-out curve.
+        for (var i = 1; i <= _options.Schedulers; i++)
+            await WaitForConsumerAsync(TaskHubBus.TaskSubmitQueue, Start("Scheduler"), i, cancellationToken);
+        for (var i = 1; i <= _options.Workers; i++)
+            await WaitForConsumerAsync(TaskQueue, Start("Worker"), i, cancellationToken);
     }
 
     /// <summary>Starts <c>src/{project}</c>'s Release build as a process of this set, logging to <c>{name}-{project}.log</c>.</summary>
     public ServiceProcess Start(string project, IReadOnlyDictionary<string, string>? extra = null)
     {
         var target = project.ToLowerInvariant();
+        // A second Worker (the scale-out curve) is worker2, with a log of its own.
+        if (_processes.Count(p => p.Name.StartsWith(target, StringComparison.Ordinal)) is > 0 and var others)
+            target += others + 1;
         var env = new Dictionary<string, string>
         {
             ["DOTNET_ENVIRONMENT"] = "Development", // as run.sh: the development profile's outbound settings
@@ -83,7 +89,7 @@ public sealed class BenchServices : IAsyncDisposable
             ["Logging__LogLevel__Microsoft"] = "Warning",
             ["Logging__LogLevel__MassTransit"] = "Warning",
         };
-        foreach (var (key, value) in _environment.Concat(extra ?? new Dictionary<string, string>()).Concat(_options.EnvFor(target)))
+        foreach (var (key, value) in _environment.Concat(extra ?? new Dictionary<string, string>()).Concat(_options.EnvFor(project.ToLowerInvariant())))
             env[key] = value;
         var dll = Path.Combine(_options.Root, "src", project, "bin", "Release", "net10.0", $"TaskHub.{project}.dll");
         var process = ServiceProcess.Start(target, dll, env, Path.Combine(_logDirectory, $"{Name}-{target}.log"));
@@ -92,7 +98,10 @@ public sealed class BenchServices : IAsyncDisposable
     }
 
     Task WaitForConsumerAsync(string queue, ServiceProcess process, CancellationToken cancellationToken) =>
-        process.WaitUntilReadyAsync($"consume {queue}", async () => await _stack.ConsumersAsync(Name, queue) >= 1, cancellationToken);
+        WaitForConsumerAsync(queue, process, 1, cancellationToken);
+
+    Task WaitForConsumerAsync(string queue, ServiceProcess process, int consumers, CancellationToken cancellationToken) =>
+        process.WaitUntilReadyAsync($"consume {queue}", async () => await _stack.ConsumersAsync(Name, queue) >= consumers, cancellationToken);
 
     public void ThrowIfExited()
     {

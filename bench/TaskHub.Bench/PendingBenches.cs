@@ -264,7 +264,7 @@ public static class TimerBench
 
     public static async Task<PathResult> RunAsync(ApiSystem system, BenchOptions options, CancellationToken cancellationToken)
     {
-        var count = options.Smoke ? 200 : 1000;
+        var count = options.TimerCount ?? (options.Smoke ? 200 : 1000);
         var warmUp = options.Smoke ? 20 : 500;
         var warmArrivals = 0;
         var clock = Stopwatch.StartNew();
@@ -323,7 +323,8 @@ public static class TimerBench
         {
             try
             {
-                var delay = 1000 + i * 9;
+                // Due within ~10 s whatever the count: 1000 + i*9 ms for 1,000.
+                var delay = 1000 + (int)((long)i * 9000 / count);
                 var callback = Uri.EscapeDataString(new Uri(receiver.BaseUrl, $"/fire/{i}").ToString());
                 using var body = new StringContent($$"""{"i":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
                 due[i] = clock.Elapsed.TotalMilliseconds + delay;

@@ -54,6 +54,20 @@ public static class Program
             Console.WriteLine(await PriorityBench.RunAsync(system, o, cancellationToken));
             return 0;
         }
+        if (o.RunScale)
+        {
+            // Issue 19's scale-out curve: the same no-op load on systems of 1, 2 and 4 Workers under 1 and 2 Schedulers.
+            foreach (var (schedulers, workers) in new[] { (1, 1), (1, 2), (1, 4), (2, 1), (2, 2), (2, 4) })
+            {
+                (o.Schedulers, o.Workers) = (schedulers, workers);
+                await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_s{schedulers}w{workers}", logs, cancellationToken);
+                await system.RunAsync("warm-up", o.Warmup, null, measure: false, cancellationToken);
+                var peak = await system.RunAsync($"scale {schedulers}S/{workers}W", o.Tasks, null, measure: true, cancellationToken);
+                Console.WriteLine($"scale: {schedulers} Scheduler(s), {workers} Worker(s): {peak.TasksPerSecond:0} tasks/s, p50 {peak.Latency.P50:0} ms, " +
+                                  $"p99 {peak.Latency.P99:0} ms; load average {ProcStats.LoadAverage()}");
+            }
+            return 0;
+        }
         if (o.RunEta)
         {
             await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_eta", logs, cancellationToken);
