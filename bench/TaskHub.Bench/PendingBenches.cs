@@ -355,7 +355,7 @@ public static class TimerBench
         var latency = new Latency(late.Length, Pct(50), Pct(99), late.Length == 0 ? double.NaN : late[^1]);
         var note = $"{late.Length} of {count} arrived{(late.Length == count ? "" : " (MISSING some)")}, {duplicates} duplicates, {rejected} rejected; " +
                    $"lateness (arrival − (send + setTimeout)) p50 {latency.P50:0} ms, p99 {latency.P99:0} ms, max {latency.Max:0} ms, min {(late.Length > 0 ? late[0] : double.NaN):0} ms; " +
-                   $"{count} submitted in {submitSeconds:0.0} s ({InFlight} in flight), setTimeout 1000 + i*9 ms; p50/p99 columns are lateness, tasks/s not applicable; " +
+                   $"{count} submitted in {submitSeconds:0.0} s ({InFlight} in flight), setTimeout 1000 + i*{9000.0 / count:0.###} ms; p50/p99 columns are lateness, tasks/s not applicable; " +
                    $"Api process CPU {apiCpu:0.0} s, peak RSS {peak[2]:0} MB";
         return new PathResult(Path.Replace("1,000", count.ToString("N0")), late.Length, double.NaN, latency, used, peak[0], peak[1], note);
     }
