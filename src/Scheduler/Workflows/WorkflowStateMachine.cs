@@ -121,8 +121,8 @@ static class WorkflowActivities
     public static EventActivityBinder<WorkflowState, T> ReportOutcome<T>(this EventActivityBinder<WorkflowState, T> binder) where T : class =>
         binder.If(c => c.Saga.CallbackUrl is not null, b => b.Publish(c => new DeliverTaskCallback(c.Saga.CorrelationId, c.Saga.CallbackUrl!,
                 CallbackBodies.Of(c.Saga.CorrelationId, c.Saga.Error is null, c.Saga.Result, c.Saga.Error))))
-            .If(c => c.Saga.ParentId is not null, b => b.ThenAsync(c => c.SendWorkflowCommandAsync(new WorkflowMemberFinished(c.Saga.ParentId!.Value,
-            c.Saga.ParentIndex, c.Saga.Error is null, c.Saga.Result, c.Saga.Error, c.Saga.FinishedAt!.Value))));
+            .If(c => c.Saga.ParentId is not null, b => b.ThenAsync(c => c.SendWorkflowCommandAsync(new WorkflowMemberFinished(
+                c.Saga.ParentId!.Value, c.Saga.ParentIndex, c.Saga.Error is null, c.Saga.Result, c.Saga.Error, c.Saga.FinishedAt!.Value))));
 
     static async Task StartReady<T>(BehaviorContext<WorkflowState, T> c, DateTimeOffset now) where T : class
     {
