@@ -13,6 +13,9 @@ public sealed class ConfirmTokens(IOptions<AuthOptions> options)
 {
     public const string QueryName = "token";
 
+    /// <summary>The confirm URL a callee of <paramref name="taskId"/> is given: <c>/task/end/{id}?token=</c> on <paramref name="apiBaseUrl"/>.</summary>
+    public string CompletionUrl(string apiBaseUrl, Guid taskId) => $"{apiBaseUrl}/task/end/{taskId}?{QueryName}={For(taskId)}";
+
     public string For(Guid taskId) => Convert.ToBase64String(Mac(taskId)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     public bool Confirms(Guid taskId, string? token) =>

@@ -58,7 +58,7 @@ public static class TaskNewEndpoints
         var now = time.GetUtcNow();
         if (groupName is not null)
             await HoldPlaceInGroup(database, id, groupName, now, cancellationToken);
-        var completion = $"{api.Value.BaseUrl(server)}/task/end/{id}?{ConfirmTokens.QueryName}={tokens.For(id)}";
+        var completion = tokens.CompletionUrl(api.Value.BaseUrl(server), id);
         try
         {
             await api.Value.WithinBrokerTimeout(deadline => endpoints.SubmitTaskAsync(new SubmitTask(id, new TaskSignature(TaskName, []) { Priority = (int)(priority ?? 0) }, null,

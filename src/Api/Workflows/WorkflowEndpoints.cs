@@ -37,7 +37,7 @@ public static class WorkflowEndpoints
         var now = time.GetUtcNow();
         var owner = Caller.Of(request.HttpContext.User).Owner;
         var baseUrl = api.Value.BaseUrl(server);
-        var (spec, callback) = new WorkflowRequest(urls, task => $"{baseUrl}/task/end/{task}?{ConfirmTokens.QueryName}={tokens.For(task)}", owner, now)
+        var (spec, callback) = new WorkflowRequest(urls, task => tokens.CompletionUrl(baseUrl, task), owner, now)
             .Read(body.Fields(), id);
         if (spec is null)
             return body.Errors.Problem("The workflow was not started");

@@ -87,7 +87,7 @@ public sealed class WorkflowReader(NpgsqlDataSource database, TimeProvider time)
             """);
         command.Parameters.AddWithValue(ids);
         command.Parameters.AddWithValue(time.GetUtcNow());
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)owner ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(Tasks.TaskReader.TextParameter(owner));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows[reader.GetGuid(0)] = new Row(reader.GetGuid(0), reader.GetString(1),

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using TaskHub.Api.Requests;
+using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Tasks;
@@ -124,18 +125,9 @@ sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completi
     {
         step.OnlyKnown("name", "args", "immutable");
         var name = step.Name("name");
-        var args = (step.Array("args", "must be an array of the task's arguments") ?? []).Select(ArgOf).ToArray();
+        var args = (step.Array("args", "must be an array of the task's arguments") ?? []).Select(JsonTaskArg.From).ToArray();
         var immutable = step.Boolean("immutable") ?? false;
         return WorkflowStep.Of(new SubmitTask(id, new TaskSignature(name, args) { Immutable = immutable, TaskId = id }, null, null, now,
             Owner: owner));
     }
-
-    static TaskArg ArgOf(JsonElement value) => new(value.ValueKind switch
-    {
-        JsonValueKind.String => "string",
-        JsonValueKind.Number => value.TryGetInt64(out _) ? "int64" : "float64",
-        JsonValueKind.True or JsonValueKind.False => "bool",
-        JsonValueKind.Null => "null",
-        _ => "json",
-    }, value.Clone());
 }
