@@ -104,13 +104,7 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
                                 .TransitionTo(Delayed)
                                 .Send(c => TaskHubBus.QueueAddress(TaskHubBus.DelayedStartArmQueue), c => new ArmDelayedStart(c.Saga.CorrelationId, c.Saga.StartAt!.Value)),
                             now => now
-                                .IfElse(c => c.Message.Group is not null,
-                                    // The group's gate sends the work when a slot is free, in submission order.
-                                    grouped => grouped.Publish(c => new EnqueueInGroup(c.Saga.CorrelationId, c.Message.Group!, c.Message.Parallels,
-                                        c.Message.SubmittedAt, c.Saga.Queue, ExecuteFor(c.Message), CallFor(c.Message))),
-                                    direct => direct.IfElse(c => c.Message.Http is not null,
-                                        http => http.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => CallFor(c.Message)!),
-                                        dotnet => dotnet.Send(c => TaskHubBus.QueueAddress(c.Saga.Queue), c => ExecuteFor(c.Message)!)))
+                                .ThenAsync(c => DispatchAsync(c, c.Message.SubmittedAt, c.Message.Parallels, ExecuteFor(c.Message), CallFor(c.Message)))
                                 .TransitionTo(Waiting))
                         .RaiseAddHook(definitions),
                     // Kept as a failure the producer can read, instead of an insert that fails on every redelivery.
@@ -308,17 +302,25 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
         task.ProgressAt = null;
     }
 
-    /// <summary>The work of the task's current run as its row holds it: through its group's gate, or to its queue.</summary>
-    internal async Task DispatchAsync<T>(BehaviorContext<TaskState, T> c, DateTimeOffset at) where T : class
+    /// <summary>
+    /// Sends a run's work (<paramref name="call"/> for an HTTP task, else <paramref name="execute"/>): through its group's gate,
+    /// which sends it when a slot is free, in submission order; or to its queue.
+    /// </summary>
+    async Task DispatchAsync<T>(BehaviorContext<TaskState, T> c, DateTimeOffset at, int? parallels, ExecuteTask? execute, CallCallee? call)
+        where T : class
     {
         var task = c.Saga;
         if (task.GroupName is not null)
-            await c.Publish(new EnqueueInGroup(task.CorrelationId, task.GroupName, null, at, task.Queue, ExecuteFor(task), CallFor(task)));
-        else if (task.Http is not null)
-            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(CallFor(task)!);
+            await c.Publish(new EnqueueInGroup(task.CorrelationId, task.GroupName, parallels, at, task.Queue, execute, call));
+        else if (call is not null)
+            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(call);
         else
-            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(ExecuteFor(task)!);
+            await (await c.GetSendEndpoint(TaskHubBus.QueueAddress(task.Queue))).Send(execute!);
     }
+
+    /// <summary>Sends the work of the task's current run as its row holds it (a retry's, a delayed start's).</summary>
+    internal Task DispatchCurrentRunAsync<T>(BehaviorContext<TaskState, T> c, DateTimeOffset at) where T : class =>
+        DispatchAsync(c, at, null, ExecuteFor(c.Saga), CallFor(c.Saga));
 
     ExecuteTask? ExecuteFor(TaskState task) => task.Http is null
         ? new ExecuteTask(task.CorrelationId, new TaskSignature(task.Name, JsonSerializer.Deserialize<TaskArg[]>(task.Args)!) { Priority = task.Priority },
@@ -373,10 +375,10 @@ public sealed class TaskStateMachine : MassTransitStateMachine<TaskState>
 
 static class TaskFinishActivities
 {
-    /// <summary>Sends the work of the task's current run (a retry's, a delayed start's), as <see cref="TaskStateMachine.DispatchAsync"/> says.</summary>
+    /// <summary>Sends the work of the task's current run (a retry's, a delayed start's): <see cref="TaskStateMachine.DispatchCurrentRunAsync"/>.</summary>
     public static EventActivityBinder<TaskState, T> Dispatch<T>(this EventActivityBinder<TaskState, T> binder, TaskStateMachine machine,
         Func<BehaviorContext<TaskState, T>, DateTimeOffset> at) where T : class =>
-        binder.ThenAsync(c => machine.DispatchAsync(c, at(c)));
+        binder.ThenAsync(c => machine.DispatchCurrentRunAsync(c, at(c)));
 
     /// <summary>
     /// What follows a finish, once (a finished task ignores repeated events): the outcome goes to the callback, the group slot
