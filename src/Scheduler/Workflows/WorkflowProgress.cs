@@ -21,17 +21,26 @@ public sealed class WorkflowProgress
     public static WorkflowProgress New(WorkflowSpec spec, TaskArg? input) =>
         new(spec, spec.Members.Select(_ => new MemberProgress()).ToArray(), input);
 
-    public static WorkflowProgress Of(WorkflowState workflow) => new(
+    /// <summary>The workflow's progress, parsed from its row once per loaded instance.</summary>
+    public static WorkflowProgress Of(WorkflowState workflow) => workflow.Parsed ??= new(
         JsonSerializer.Deserialize<WorkflowSpec>(workflow.Spec, WorkflowJson.Options)!,
         JsonSerializer.Deserialize<MemberProgress[]>(workflow.Members, WorkflowJson.Options)!,
         workflow.Input is null ? null : JsonSerializer.Deserialize<TaskArg>(workflow.Input, WorkflowJson.Options));
 
-    public void SaveTo(WorkflowState workflow)
+    /// <summary>A new workflow's row: what never changes (kind, spec, input), then its members' progress.</summary>
+    public void StartIn(WorkflowState workflow)
     {
         workflow.Kind = Spec.Kind.ToString().ToLowerInvariant();
         workflow.Spec = JsonSerializer.Serialize(Spec, WorkflowJson.Options);
-        workflow.Members = JsonSerializer.Serialize(members, WorkflowJson.Options);
         workflow.Input = input is null ? null : JsonSerializer.Serialize(input, WorkflowJson.Options);
+        SaveTo(workflow);
+    }
+
+    /// <summary>Writes the members' progress (the one part that changes) into the row.</summary>
+    public void SaveTo(WorkflowState workflow)
+    {
+        workflow.Members = JsonSerializer.Serialize(members, WorkflowJson.Options);
+        workflow.Parsed = this;
     }
 
     public IReadOnlyList<MemberProgress> Members => members;

@@ -27,6 +27,11 @@ public class WorkflowState : SagaStateMachineInstance
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
     public DateTimeOffset? ExpiresAt { get; set; }
+    /// <summary>
+    /// <see cref="Spec"/>, <see cref="Members"/> and <see cref="Input"/> parsed, while this instance handles its event (one
+    /// <see cref="WorkflowProgress"/> for all its steps, however often they read it); not stored.
+    /// </summary>
+    internal WorkflowProgress? Parsed { get; set; }
     /// <summary>Postgres <c>xmin</c>: the optimistic concurrency token.</summary>
     public uint Version { get; set; }
 }

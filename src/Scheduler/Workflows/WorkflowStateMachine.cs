@@ -39,7 +39,7 @@ public sealed class WorkflowStateMachine : MassTransitStateMachine<WorkflowState
                 .Then(c =>
                 {
                     var m = c.Message;
-                    WorkflowProgress.New(m.Spec, m.Input).SaveTo(c.Saga);
+                    WorkflowProgress.New(m.Spec, m.Input).StartIn(c.Saga);
                     (c.Saga.Owner, c.Saga.CallbackUrl, c.Saga.ParentId, c.Saga.ParentIndex, c.Saga.CreatedAt) =
                         (m.Owner, m.Callback, m.ParentId, m.ParentIndex, m.SubmittedAt);
                 })
