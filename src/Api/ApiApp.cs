@@ -9,6 +9,7 @@ using TaskHub.Api.Dashboard;
 using TaskHub.Api.Definitions;
 using TaskHub.Api.Operations;
 using TaskHub.Api.Health;
+using TaskHub.Hosting.Persistence;
 using TaskHub.Hosting.Telemetry;
 using TaskHub.Hosting.Health;
 using TaskHub.Api.PullQueue;
@@ -41,7 +42,7 @@ public static class ApiApp
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
         });
 
-        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend).Build());
+        services.AddSingleton(sp => TaskHubDatabase.CreateDataSource(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
         services.AddSingleton<TaskReader>();
         services.AddSingleton<WorkflowReader>();
         // A confirmation the broker does not take in time is kept in the outbox for a Scheduler's relay.

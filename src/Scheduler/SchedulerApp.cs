@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Persistence;
 using TaskHub.Hosting.RateLimits;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -44,7 +45,7 @@ public static class SchedulerApp
         // Registered before the bus so the schema exists before the first message is consumed.
         services.AddHostedService<DatabaseMigrator>();
 
-        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.AddSingleton(sp => TaskHubDatabase.CreateDataSource(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
         services.AddTaskHubRateLimits();
         services.AddOptions<OutboxOptions>().Bind(builder.Configuration.GetSection(OutboxOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();

@@ -1,3 +1,4 @@
+using TaskHub.Hosting.Persistence;
 using TaskHub.Hosting.RateLimits;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -75,7 +76,7 @@ public static class WorkerApp
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TaskHubMetrics>();
         services.AddSingleton(worker.Handlers);
-        services.TryAddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
+        services.TryAddSingleton(sp => TaskHubDatabase.CreateDataSource(sp.GetRequiredService<IOptions<AsyncTaskOptions>>().Value.ResultBackend));
         services.AddSingleton<TaskFence>();
         services.AddSingleton<OutboxTable>();
         services.AddSingleton<AttemptRetries>();

@@ -205,9 +205,13 @@ public sealed class MonitoringReader(NpgsqlDataSource database, IOptions<Operati
     {
         var now = time.GetUtcNow();
         await using var command = Command("""
-            SELECT queue, count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state = 'acquired' AND lease_until > $1),
-                   count(*) FILTER (WHERE state = 'replied' AND (expires_at IS NULL OR expires_at > $1)), min(created_at) FILTER (WHERE state = 'ready')
-            FROM queue_items GROUP BY queue ORDER BY queue
+            SELECT queue, sum(ready)::bigint, sum(acquired)::bigint, sum(results)::bigint, min(oldest) FROM (
+                SELECT queue, count(*) FILTER (WHERE state = 'ready') AS ready, count(*) FILTER (WHERE state = 'acquired' AND lease_until > $1) AS acquired,
+                       0 AS results, min(created_at) FILTER (WHERE state = 'ready') AS oldest
+                FROM queue_items GROUP BY queue
+                UNION ALL
+                SELECT queue, 0, 0, count(*), NULL FROM queue_results WHERE expires_at > $1 GROUP BY queue) queues
+            GROUP BY queue ORDER BY queue
             """, [new NpgsqlParameter<DateTimeOffset> { TypedValue = now }]);
         var queues = new List<PullQueueSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

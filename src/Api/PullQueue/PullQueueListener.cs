@@ -1,14 +1,15 @@
 using Npgsql;
+using TaskHub.Hosting.Persistence;
 
 namespace TaskHub.Api.PullQueue;
 
 /// <summary>
 /// One long-lived connection per Api process that LISTENs on the pull queue's channel and turns
-/// each notification into a wake-up of this process's waiters, so a put or reply on any instance
-/// wakes the peeks and calls waiting on every instance. After each (re)connection everyone looks
+/// each notification of another instance (<see cref="QueueNotifications"/>) into a wake-up of this
+/// process's waiters, so a put or reply on any instance wakes the peeks and calls waiting on every instance. After each (re)connection everyone looks
 /// again, since notifications sent while nobody listened are gone.
 /// </summary>
-public sealed class PullQueueListener(NpgsqlDataSource database, QueueSignals signals, TimeProvider time, ILogger<PullQueueListener> logger)
+public sealed class PullQueueListener(NpgsqlDataSource database, QueueSignals signals, QueueNotifications notifications, TimeProvider time, ILogger<PullQueueListener> logger)
     : BackgroundService
 {
     /// <summary>How long the connection may stay silent before it is probed, so a dead one is noticed.</summary>
@@ -36,16 +37,43 @@ public sealed class PullQueueListener(NpgsqlDataSource database, QueueSignals si
     async Task ListenAsync(CancellationToken stoppingToken)
     {
         await using var connection = await database.OpenConnectionAsync(stoppingToken);
-        connection.Notification += (_, e) => signals.Wake(e.Payload);
-        await using (var listen = new NpgsqlCommand($"LISTEN {PullQueueStore.Channel}", connection))
-            await listen.ExecuteNonQueryAsync(stoppingToken);
-        signals.WakeAll();
-        while (true)
+        connection.Notification += (_, e) =>
         {
-            if (await connection.WaitAsync(ProbeAfter, stoppingToken))
-                continue;
-            await using var probe = new NpgsqlCommand("SELECT 1", connection);
-            await probe.ExecuteScalarAsync(stoppingToken);
+            if (notifications.KeyOf(e.Payload) is { } key)
+                signals.Wake(key);
+        };
+        try
+        {
+            await using (var listen = new NpgsqlCommand($"LISTEN {QueueNotifications.Channel}", connection))
+                await listen.ExecuteNonQueryAsync(stoppingToken);
+            signals.WakeAll();
+            while (true)
+            {
+                if (await connection.WaitAsync(ProbeAfter, stoppingToken))
+                    continue;
+                await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                await probe.ExecuteScalarAsync(stoppingToken);
+            }
+        }
+        finally
+        {
+            await UnlistenAsync(connection);
+        }
+    }
+
+    /// <summary>Pooled connections are not reset (<see cref="TaskHubDatabase"/>): one that still listens must not go back as it is.</summary>
+    static async Task UnlistenAsync(NpgsqlConnection connection)
+    {
+        if (connection.FullState != System.Data.ConnectionState.Open)
+            return;
+        try
+        {
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await unlisten.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException)
+        {
+            // A broken connection is not returned to the pool.
         }
     }
 }

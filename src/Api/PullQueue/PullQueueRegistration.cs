@@ -15,6 +15,8 @@ public static class PullQueueRegistration
         services.AddSingleton<PullQueueStore>();
         services.AddSingleton<QueueSignals>();
         services.AddSingleton<LongPoll>();
+        services.AddSingleton<QueueNotifications>();
+        services.AddHostedService(sp => sp.GetRequiredService<QueueNotifications>());
         services.AddHostedService<PullQueueListener>();
         services.AddHostedService<PullQueueSweeper>();
         return services;

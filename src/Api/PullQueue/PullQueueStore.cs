@@ -9,48 +9,64 @@ using TaskHub.Hosting.Telemetry;
 namespace TaskHub.Api.PullQueue;
 
 /// <summary>
-/// The pull queue's rows (table <c>queue_items</c>, migration M0002). Every operation is one
-/// statement (peek: one batch), so any number of Api instances share the queues safely. Writes that
-/// others may wait for send a notification in the same statement: <c>P\n{queue}</c> after a put, and
-/// <c>R\n{queue}\n{id}</c> after a reply (the keys of <see cref="QueueSignals"/>).
+/// The pull queue's rows: the waiting and acquired tasks (<c>queue_items</c>, migration M0002) and the
+/// cached results of replied ones (<c>queue_results</c>, M0022). Every operation is one transaction
+/// of one round trip, so any number of Api instances share the queues safely. Writes others may wait
+/// for are announced once committed (<see cref="QueueNotifications"/>): a put by the queue's
+/// <see cref="QueueSignals.PutKey"/>, a reply by the task's <see cref="QueueSignals.ReplyKey"/>.
 /// </summary>
-public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics metrics, TimeProvider time)
+public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications notifications, TaskHubMetrics metrics, TimeProvider time)
 {
-    public const string Channel = "taskhub_pull_queue";
+    /// <summary>
+    /// Taken first by a put and a reply of the same id: the one that waited then sees what the other
+    /// committed (a put is refused while the reply's result is cached), which two tables' constraints
+    /// alone cannot give.
+    /// </summary>
+    const string LockTask = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))";
 
-    const string NotifyPut = $"pg_notify('{Channel}', 'P' || chr(10) || queue)";
-    const string NotifyReply = $"pg_notify('{Channel}', 'R' || chr(10) || queue || chr(10) || id)";
-
-    /// <summary>An id whose cached result has expired may be put again: its row starts over as a new task.</summary>
+    /// <summary>A result task forwarded again before its producer acknowledged the last one replaces it.</summary>
     const string StartOver = """
-        seq = nextval('queue_items_seq'), is_result = excluded.is_result, info = excluded.info, content = excluded.content,
-        forward_to = excluded.forward_to, cache_result_seconds = excluded.cache_result_seconds, state = 'ready',
-        lease_until = NULL, result_info = NULL, result_content = NULL, created_at = excluded.created_at,
-        replied_at = NULL, expires_at = NULL, trace_parent = excluded.trace_parent
+        seq = nextval('queue_items_seq'), info = excluded.info, content = excluded.content, state = 'ready',
+        lease_until = NULL, created_at = excluded.created_at, trace_parent = excluded.trace_parent
         """;
 
-    /// <summary>Adds a task unless its id is in the queue; false when it is.</summary>
+    /// <summary>
+    /// Adds a task unless its id is in the queue, as a task or a cached result; false when it is. An
+    /// id whose result has expired is put again as a new task.
+    /// </summary>
     public async Task<bool> PutAsync(string queue, string id, JsonElement info, byte[] content, string? forwardTo, double cacheResultSeconds,
         CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand($"""
-            WITH put AS (
-                INSERT INTO queue_items AS q (queue, id, info, content, forward_to, cache_result_seconds, created_at, trace_parent)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                ON CONFLICT (queue, id) DO UPDATE SET {StartOver} WHERE q.expires_at <= $7
-                RETURNING q.queue)
-            SELECT queue FROM put, {NotifyPut}
-            """);
-        command.Parameters.AddWithValue(queue);
-        command.Parameters.AddWithValue(id);
-        command.Parameters.Add(Jsonb(info));
-        command.Parameters.AddWithValue(content);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)forwardTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.AddWithValue(cacheResultSeconds);
-        command.Parameters.AddWithValue(time.GetUtcNow());
-        // The put's trace, so whoever acquires and replies links to it.
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)Activity.Current?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(LockTask) { Parameters = { Value(queue), Value(id) } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            WITH expired AS (DELETE FROM queue_results WHERE queue = $1 AND id = $2 AND expires_at <= $7)
+            INSERT INTO queue_items (queue, id, info, content, forward_to, cache_result_seconds, created_at, trace_parent)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8
+            WHERE NOT EXISTS (SELECT 1 FROM queue_results WHERE queue = $1 AND id = $2 AND expires_at > $7)
+            ON CONFLICT (queue, id) DO NOTHING
+            RETURNING queue
+            """)
+        {
+            Parameters =
+            {
+                Value(queue), Value(id), Jsonb(info), Value(content),
+                new NpgsqlParameter { Value = (object?)forwardTo ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                Value(cacheResultSeconds), Value(time.GetUtcNow()),
+                // The put's trace, so whoever acquires and replies links to it.
+                new NpgsqlParameter { Value = (object?)Activity.Current?.Id ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+            },
+        });
+        bool added;
+        // Announced once the reader is done: that is when the batch's transaction has committed.
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
+            added = await reader.ReadAsync(cancellationToken);
+        }
+        if (added)
+            notifications.Announce(QueueSignals.PutKey(queue));
+        return added;
     }
 
     /// <summary>
@@ -61,23 +77,30 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     public async Task<IReadOnlyList<(long Seq, PeekedTask Task)>> PeekAsync(string queue, long after, int size, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH requeued AS (
                 UPDATE queue_items SET state = 'ready', lease_until = NULL, seq = nextval('queue_items_seq')
                 WHERE queue = $1 AND state = 'acquired' AND lease_until <= $2
                 RETURNING queue)
-            SELECT 1 FROM (SELECT queue FROM requeued LIMIT 1) r, {NotifyPut}
+            SELECT count(*) FROM requeued
             """) { Parameters = { Value(queue), Value(time.GetUtcNow()) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             SELECT seq, id, info::text FROM queue_items
             WHERE queue = $1 AND state = 'ready' AND seq > $2
             ORDER BY seq LIMIT $3
             """) { Parameters = { Value(queue), Value(after), Value(size) } });
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
         var tasks = new List<(long, PeekedTask)>();
-        while (await reader.ReadAsync(cancellationToken))
-            tasks.Add((reader.GetInt64(0), new PeekedTask(reader.GetString(1), ParseJson(reader.GetString(2)))));
+        bool requeued;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            requeued = reader.GetInt64(0) > 0;
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                tasks.Add((reader.GetInt64(0), new PeekedTask(reader.GetString(1), ParseJson(reader.GetString(2)))));
+        }
+        if (requeued)
+            notifications.Announce(QueueSignals.PutKey(queue));
         return tasks;
     }
 
@@ -128,40 +151,63 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     /// </summary>
     public async Task<bool> ReplyAsync(string queue, string id, JsonElement info, byte[] content, int? lease, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand($"""
+        var now = time.GetUtcNow();
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(LockTask) { Parameters = { Value(queue), Value(id) } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
             WITH acknowledged AS (
                 DELETE FROM queue_items WHERE queue = $1 AND id = $2 AND is_result
                 RETURNING queue),
             replied AS (
-                UPDATE queue_items SET state = 'replied', lease_until = NULL, result_info = $3, result_content = $4,
-                    replied_at = $5, expires_at = $5 + make_interval(secs => cache_result_seconds)
+                DELETE FROM queue_items
                 WHERE queue = $1 AND id = $2 AND NOT is_result AND state = 'acquired' AND lease_until > $5
                     AND ($6::integer IS NULL OR lease = $6)
-                RETURNING queue, id, forward_to, trace_parent),
+                RETURNING queue, id, seq, lease, forward_to, cache_result_seconds, trace_parent),
+            cached AS (
+                INSERT INTO queue_results (queue, id, seq, lease, info, content, replied_at, expires_at)
+                SELECT queue, id, seq, lease, $3, $4, $5, $5 + make_interval(secs => cache_result_seconds) FROM replied
+                -- An expired result the sweep has not deleted yet.
+                ON CONFLICT (queue, id) DO UPDATE SET seq = excluded.seq, lease = excluded.lease, info = excluded.info,
+                    content = excluded.content, replied_at = excluded.replied_at, expires_at = excluded.expires_at),
             forwarded AS (
                 INSERT INTO queue_items AS q (queue, id, is_result, info, content, cache_result_seconds, created_at, trace_parent)
                 SELECT forward_to, id, true, $3, $4, 0, $5, trace_parent FROM replied WHERE forward_to IS NOT NULL
-                ON CONFLICT (queue, id) DO UPDATE SET {StartOver} WHERE q.is_result OR q.expires_at <= $5
+                ON CONFLICT (queue, id) DO UPDATE SET {StartOver} WHERE q.is_result
                 RETURNING q.queue)
-            SELECT queue, NULL::text FROM acknowledged
-            UNION ALL SELECT queue, trace_parent FROM replied, {NotifyReply}
-            UNION ALL SELECT queue, NULL FROM forwarded, {NotifyPut}
-            """);
-        var now = time.GetUtcNow();
-        command.Parameters.AddWithValue(queue);
-        command.Parameters.AddWithValue(id);
-        command.Parameters.Add(Jsonb(info));
-        command.Parameters.AddWithValue(content);
-        command.Parameters.AddWithValue(now);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)lease ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            SELECT 'A', queue, NULL::text FROM acknowledged
+            UNION ALL SELECT 'R', queue, trace_parent FROM replied
+            UNION ALL SELECT 'P', queue, NULL FROM forwarded
+            """)
+        {
+            Parameters =
+            {
+                Value(queue), Value(id), Jsonb(info), Value(content), Value(now),
+                new NpgsqlParameter { Value = (object?)lease ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer },
+            },
+        });
         var answered = false;
         var puts = new List<string?>();
-        while (await reader.ReadAsync(cancellationToken))
+        var announce = new List<string>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            answered = true;
-            puts.Add(reader.IsDBNull(1) ? null : reader.GetString(1));
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                answered = true;
+                puts.Add(reader.IsDBNull(2) ? null : reader.GetString(2));
+                switch (reader.GetString(0))
+                {
+                    case "R":
+                        announce.Add(QueueSignals.ReplyKey(queue, id));
+                        break;
+                    case "P":
+                        announce.Add(QueueSignals.PutKey(reader.GetString(1)));
+                        break;
+                }
+            }
         }
+        foreach (var key in announce)
+            notifications.Announce(key);
         LinkToPuts("reply", now, puts);
         return answered;
     }
@@ -189,8 +235,8 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     public async Task<CallResult?> FindResultAsync(string queue, string id, bool includeExpired, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            SELECT result_info::text, result_content FROM queue_items
-            WHERE queue = $1 AND id = $2 AND state = 'replied' AND ($3 OR expires_at > $4)
+            SELECT info::text, content FROM queue_results
+            WHERE queue = $1 AND id = $2 AND ($3 OR expires_at > $4)
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(id);
@@ -206,8 +252,9 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     public async Task<bool> RemoveAsync(string queue, string id, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            DELETE FROM queue_items WHERE queue = $1 AND id = $2
-            RETURNING expires_at IS NULL OR expires_at > $3
+            WITH task AS (DELETE FROM queue_items WHERE queue = $1 AND id = $2 RETURNING true AS there),
+                 result AS (DELETE FROM queue_results WHERE queue = $1 AND id = $2 RETURNING expires_at > $3 AS there)
+            SELECT coalesce(bool_or(there), false) FROM (SELECT there FROM task UNION ALL SELECT there FROM result) removed
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(id);
@@ -219,8 +266,9 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     public async Task<long> ClearAsync(string queue, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            WITH deleted AS (DELETE FROM queue_items WHERE queue = $1 RETURNING expires_at)
-            SELECT count(*) FILTER (WHERE expires_at IS NULL OR expires_at > $2) FROM deleted
+            WITH tasks AS (DELETE FROM queue_items WHERE queue = $1 RETURNING 1),
+                 results AS (DELETE FROM queue_results WHERE queue = $1 RETURNING expires_at)
+            SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM results WHERE expires_at > $2)
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(time.GetUtcNow());
@@ -228,21 +276,27 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     }
 
     /// <summary>
-    /// Names of the queues holding a task or an unexpired result, in order. It hops from queue to queue
-    /// along the primary key (a loose index scan) rather than reading every row.
+    /// Names of the queues holding a task or an unexpired result, after <paramref name="after"/> (null:
+    /// from the first), in order, at most <paramref name="count"/>. It hops from queue to queue along
+    /// each table's primary key (a loose index scan) rather than reading every row.
     /// </summary>
-    /// <summary>Names after <paramref name="after"/> (null: from the first), in order, at most <paramref name="count"/>.</summary>
     public async Task<IReadOnlyList<string>> ListQueuesAsync(string? after, int count, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            WITH RECURSIVE queues (queue) AS (
+            WITH RECURSIVE tasks (queue) AS (
                 (SELECT queue FROM queue_items WHERE $2::text IS NULL OR queue > $2 ORDER BY queue LIMIT 1)
                 UNION ALL
-                SELECT (SELECT i.queue FROM queue_items i WHERE i.queue > q.queue ORDER BY i.queue LIMIT 1)
-                FROM queues q WHERE q.queue IS NOT NULL)
-            SELECT queue FROM queues q
-            WHERE queue IS NOT NULL
-                AND EXISTS (SELECT 1 FROM queue_items i WHERE i.queue = q.queue AND (i.expires_at IS NULL OR i.expires_at > $1))
+                SELECT (SELECT i.queue FROM queue_items i WHERE i.queue > t.queue ORDER BY i.queue LIMIT 1)
+                FROM tasks t WHERE t.queue IS NOT NULL),
+            results (queue) AS (
+                (SELECT queue FROM queue_results WHERE $2::text IS NULL OR queue > $2 ORDER BY queue LIMIT 1)
+                UNION ALL
+                SELECT (SELECT c.queue FROM queue_results c WHERE c.queue > r.queue ORDER BY c.queue LIMIT 1)
+                FROM results r WHERE r.queue IS NOT NULL)
+            SELECT queue FROM tasks WHERE queue IS NOT NULL
+            UNION
+            SELECT queue FROM results r
+            WHERE queue IS NOT NULL AND EXISTS (SELECT 1 FROM queue_results c WHERE c.queue = r.queue AND c.expires_at > $1)
             ORDER BY queue
             LIMIT $3
             """);
@@ -259,11 +313,8 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     public async Task<QueueStat> StatAsync(string queue, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            SELECT count(*) FILTER (WHERE state <> 'replied'),
-                   count(*) FILTER (WHERE state = 'acquired' AND lease_until > $2),
-                   count(*) FILTER (WHERE state = 'replied' AND expires_at > $2),
-                   min(seq) FILTER (WHERE state <> 'replied'),
-                   max(seq) FILTER (WHERE state <> 'replied')
+            SELECT count(*), count(*) FILTER (WHERE state = 'acquired' AND lease_until > $2),
+                   (SELECT count(*) FROM queue_results WHERE queue = $1 AND expires_at > $2), min(seq), max(seq)
             FROM queue_items WHERE queue = $1
             """);
         command.Parameters.AddWithValue(queue);
@@ -279,8 +330,11 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     {
         var now = time.GetUtcNow();
         await using var command = database.CreateCommand("""
-            SELECT state, lease, lease_until, seq, is_result, result_info::text, result_content FROM queue_items
-            WHERE queue = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $3)
+            SELECT state, lease, lease_until, seq, is_result, NULL::text, NULL::bytea FROM queue_items WHERE queue = $1 AND id = $2
+            UNION ALL
+            SELECT 'replied', lease, NULL, seq, false, info::text, content FROM queue_results
+            WHERE queue = $1 AND id = $2 AND expires_at > $3
+            LIMIT 1
             """);
         command.Parameters.AddWithValue(queue);
         command.Parameters.AddWithValue(id);
@@ -305,7 +359,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, TaskHubMetrics met
     /// <summary>Deletes results that expired before <paramref name="cutoff"/>.</summary>
     public async Task<int> DeleteExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("DELETE FROM queue_items WHERE expires_at < $1");
+        await using var command = database.CreateCommand("DELETE FROM queue_results WHERE expires_at < $1");
         command.Parameters.AddWithValue(cutoff);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -2,8 +2,8 @@ namespace TaskHub.Api.PullQueue;
 
 /// <summary>
 /// This process's waiting peeks and calls, keyed by what they wait for: <see cref="PutKey"/> (a task
-/// put into a queue) or <see cref="ReplyKey"/> (a task replied). <see cref="PullQueueListener"/> wakes
-/// them from the database's notifications, whichever instance wrote. A wake-up only says "look
+/// put into a queue) or <see cref="ReplyKey"/> (a task replied). <see cref="QueueNotifications"/> wakes
+/// them after this instance's writes, <see cref="PullQueueListener"/> after the other instances'. A wake-up only says "look
 /// again": waiters always re-read the database, so a wake-up too many costs a query and one too few
 /// costs a fallback interval.
 /// </summary>
@@ -12,7 +12,6 @@ public sealed class QueueSignals
     readonly Lock _lock = new();
     readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
-    /// <summary>The same text the store's SQL sends as the notification payload.</summary>
     public static string PutKey(string queue) => $"P\n{queue}";
 
     public static string ReplyKey(string queue, string id) => $"R\n{queue}\n{id}";

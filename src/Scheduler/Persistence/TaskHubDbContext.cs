@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
+using TaskHub.Hosting.Persistence;
 using TaskHub.Scheduler.Tasks;
 using TaskHub.Scheduler.Workflows;
 
@@ -81,26 +82,7 @@ public sealed class TaskHubDbContext(DbContextOptions<TaskHubDbContext> options)
     }
 
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
-        options.UseNpgsql(Tuned(connectionString), npgsql => npgsql.MigrationsHistoryTable("__ef_migrations"))
+        options.UseNpgsql(TaskHubDatabase.Tuned(connectionString), npgsql => npgsql.MigrationsHistoryTable("__ef_migrations"))
             // Migrations are hand-written SQL (no design-time tooling here), so there is no model snapshot to compare.
             .ConfigureWarnings(w => w.Ignore(RelationalEventId.PendingModelChangesWarning));
-
-    /// <summary>
-    /// This context leaves no session state behind (no SET, temporary tables or advisory locks), so a
-    /// connection going back to the pool is not reset (a DISCARD ALL, one more statement and transaction
-    /// per use), and the few statements run for every saga event are prepared once per connection.
-    /// Settings the connection string names itself win.
-    /// </summary>
-    static string Tuned(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!Names(connectionString, "No Reset On Close", "NoResetOnClose"))
-            builder.NoResetOnClose = true;
-        if (!Names(connectionString, "Max Auto Prepare", "MaxAutoPrepare"))
-            builder.MaxAutoPrepare = 32;
-        return builder.ConnectionString;
-    }
-
-    static bool Names(string connectionString, params string[] keys) =>
-        keys.Any(k => connectionString.Contains(k, StringComparison.OrdinalIgnoreCase));
 }

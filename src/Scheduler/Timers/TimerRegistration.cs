@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Quartz;
 using TaskHub.Contracts.Options;
+using TaskHub.Hosting.Persistence;
 
 namespace TaskHub.Scheduler.Timers;
 
@@ -64,7 +65,7 @@ public static class TimerRegistration
     /// <summary>Quartz's own connection pool to the shared database, disposed with the host.</summary>
     sealed class QuartzDataSource(IOptions<AsyncTaskOptions> options) : IAsyncDisposable
     {
-        public NpgsqlDataSource DataSource { get; } = NpgsqlDataSource.Create(options.Value.ResultBackend);
+        public NpgsqlDataSource DataSource { get; } = TaskHubDatabase.CreateDataSource(options.Value.ResultBackend);
 
         public ValueTask DisposeAsync() => DataSource.DisposeAsync();
     }
