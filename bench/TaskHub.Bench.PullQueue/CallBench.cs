@@ -4,18 +4,20 @@ namespace TaskHub.Bench.PullQueue;
 
 /// <summary>
 /// /task/call round trips, one at a time, each a new id answered by one consumer long-polling the
-/// queue: call → put → notification → consumer's peek → acquire → reply → notification → call returns.
+/// queue: call → put → wake-up → consumer's peek → acquire → reply → wake-up → call returns.
 /// </summary>
 public sealed class CallBench(PullQueueHttp api, int warmUpCalls, int calls)
 {
-    public async Task<double[]> RunAsync()
+    /// <summary>The calls' latencies in ms, sorted; stops early after <paramref name="until"/>, if given.</summary>
+    public async Task<double[]> RunAsync(TimeSpan? until = null)
     {
+        var deadline = Stopwatch.StartNew();
         var queue = $"bench-call-{Guid.NewGuid():N}";
         using var stop = new CancellationTokenSource();
         var consumer = Task.Run(() => ConsumeAsync(queue, stop.Token));
         var payload = new byte[256];
         var latencies = new List<double>(calls);
-        for (var i = 0; i < warmUpCalls + calls; i++)
+        for (var i = 0; i < warmUpCalls + calls && (until is null || deadline.Elapsed < until); i++)
         {
             var clock = Stopwatch.StartNew();
             var answer = await api.PostAsync("call", new { queue, id = $"c{i}", info = new { i }, content = Convert.ToBase64String(payload), timeout = 10 });

@@ -5,13 +5,20 @@ namespace TaskHub.Bench.PullQueue;
 /// <summary>
 /// Consumers sharing one queue, each looping put → peek (up to one task per consumer) → acquire →
 /// reply. A cycle is one task replied; two consumers that peeked the same task race for it and one
-/// of them acquires nothing, as real consumers of one queue do.
+/// of them acquires nothing, as real consumers of one queue do. Beside them, over the measured
+/// seconds, one client makes <c>/task/call</c> round trips one at a time on a queue of its own
+/// (<see cref="CallBench"/>), the latency a caller sees while the queue is busy.
 /// </summary>
 public sealed class CycleBench(PullQueueHttp api, int consumers, TimeSpan warmUp, TimeSpan measured)
 {
-    public async Task<(long Cycles, double PerSecond, double RequestsPerSecond)> RunAsync()
+    public sealed record Result(long Cycles, double PerSecond, double RequestsPerSecond, double[] CallLatencies, double CallsPerSecond);
+
+    /// <summary>The queue's name; a new one per run unless the caller has prepared one (<see cref="NewQueue"/>).</summary>
+    public static string NewQueue() => $"bench-cycles-{Guid.NewGuid():N}";
+
+    public async Task<Result> RunAsync(string? queue = null)
     {
-        var queue = $"bench-cycles-{Guid.NewGuid():N}";
+        queue ??= NewQueue();
         var payload = new byte[256];
         Random.Shared.NextBytes(payload);
         long cycles = 0, requests = 0;
@@ -41,10 +48,11 @@ public sealed class CycleBench(PullQueueHttp api, int consumers, TimeSpan warmUp
         await Task.Delay(warmUp);
         Volatile.Write(ref counting, true);
         var started = clock.Elapsed;
+        var calls = await new CallBench(api, warmUpCalls: 0, calls: int.MaxValue).RunAsync(measured);
         await Task.WhenAll(workers);
         var seconds = (clock.Elapsed - started).TotalSeconds;
         await api.ClearAsync(queue);
         await api.ClearAsync(queue + "-result");
-        return (cycles, cycles / seconds, requests / seconds);
+        return new Result(cycles, cycles / seconds, (requests + calls.Length) / seconds, calls, calls.Length / measured.TotalSeconds);
     }
 }

@@ -15,10 +15,12 @@ using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer
 var api = new PullQueueHttp(http);
 Console.WriteLine($"Pull queue bench against {baseUrl} on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
 
-var (cycles, perSecond, requestsPerSecond) = await new CycleBench(api, Consumers, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(seconds)).RunAsync();
+var load = await new CycleBench(api, Consumers, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(seconds)).RunAsync();
 Console.WriteLine(FormattableString.Invariant(
-    $"put+peek+acquire+reply, {Consumers} consumers, {seconds} s: {cycles} cycles, {perSecond:F0} cycles/s, {requestsPerSecond:F0} HTTP requests/s"));
+    $"put+peek+acquire+reply, {Consumers} consumers, {seconds} s: {load.Cycles} cycles, {load.PerSecond:F0} cycles/s, {load.RequestsPerSecond:F0} HTTP requests/s"));
+Console.WriteLine(FormattableString.Invariant(
+    $"/task/call beside that load, one at a time: {load.CallsPerSecond:F0} round trips/s, p50 {CallBench.Percentile(load.CallLatencies, 50):F1} ms, p99 {CallBench.Percentile(load.CallLatencies, 99):F1} ms"));
 
 var latencies = await new CallBench(api, warmUpCalls: 50, calls).RunAsync();
 Console.WriteLine(FormattableString.Invariant(
-    $"/task/call round trip, {calls} calls one at a time: p50 {CallBench.Percentile(latencies, 50):F1} ms, p99 {CallBench.Percentile(latencies, 99):F1} ms, max {latencies[^1]:F1} ms"));
+    $"/task/call round trip alone, {calls} calls one at a time: p50 {CallBench.Percentile(latencies, 50):F1} ms, p99 {CallBench.Percentile(latencies, 99):F1} ms, max {latencies[^1]:F1} ms"));

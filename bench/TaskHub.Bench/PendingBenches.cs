@@ -166,6 +166,8 @@ public static class HttpPathBench
         await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
         var clock = Stopwatch.StartNew();
         int submitted = 0, succeeded = 0, failed = 0, rejected = 0;
+        // The Api's own path (parse, validate, confirmed send, answer): first request → last 2xx.
+        var acceptedIn = TimeSpan.Zero;
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var submitting = Task.Run(async () =>
         {
@@ -177,6 +179,7 @@ public static class HttpPathBench
                 pending.Add(SendOne(i));
             }
             await Task.WhenAll(pending);
+            acceptedIn = clock.Elapsed;
 
             async Task SendOne(int i)
             {
@@ -214,6 +217,7 @@ public static class HttpPathBench
         var peak = await rss.StopAsync();
         var latency = await Latency.QueryAsync(system.Db, "tasks", "current_state", "Succeeded", from);
         var note = $"{succeeded} of {count} Succeeded, {failed} failed, {rejected} rejected by the Api, {confirmFailures} confirmations failed; " +
+                   $"accepted (all {submitted} answered 2xx) in {acceptedIn.TotalSeconds:0.0} s: {submitted / acceptedIn.TotalSeconds:0} tasks/s taken by the Api; " +
                    $"Api process CPU {apiCpu:0.0} s (in 'CPU ms/task': {(used.Total + apiCpu) * 1000 / count:0.00} with it), peak RSS {peak[2]:0} MB; " +
                    $"{InFlight} requests in flight";
         return new PathResult(PushPath, succeeded, seconds, latency, used, peak[0], peak[1], note);
@@ -231,23 +235,59 @@ public static class HttpPathBench
         return ((int)r.GetInt64(0), (int)r.GetInt64(1));
     }
 
-    /// <summary>(3b): bench/TaskHub.Bench.PullQueue's <see cref="CycleBench"/> (8 consumers, 3 s warm-up) against the spawned Api.</summary>
+    /// <summary>
+    /// (3b): bench/TaskHub.Bench.PullQueue's <see cref="CycleBench"/> (8 consumers, 3 s warm-up, /task/call round trips
+    /// beside them) against the spawned Api, three times: on the fresh database, with 100,000 cached results in the
+    /// consumers' queue, and again after ANALYZE. The row is the fresh run; the note has all three.
+    /// </summary>
     public static async Task<PathResult> RunPullAsync(ApiSystem system, BenchOptions options, CancellationToken cancellationToken)
     {
         const int consumers = 8;
         var measured = TimeSpan.FromSeconds(options.Smoke ? 3 : 20);
+        var results = options.Smoke ? 1_000 : 100_000;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = system.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
         var apiCpu0 = ProcStats.CpuSeconds(system.Api.Pid);
         var cpu = new CpuMeter(system.Scheduler.Pid, system.Worker.Pid);
         await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
-        Console.WriteLine($"  {PullPath}: {consumers} consumers, 3 s warm-up + {measured.TotalSeconds:0} s");
-        var (cycles, perSecond, requestsPerSecond) = await new CycleBench(new PullQueueHttp(http), consumers, TimeSpan.FromSeconds(3), measured).RunAsync();
+        var bench = new CycleBench(new PullQueueHttp(http), consumers, TimeSpan.FromSeconds(3), measured);
+        Console.WriteLine($"  {PullPath}: {consumers} consumers, 3 s warm-up + {measured.TotalSeconds:0} s, fresh database");
+        var fresh = await bench.RunAsync();
         var used = cpu.Stop();
         var apiCpu = ProcStats.CpuSeconds(system.Api.Pid) - apiCpu0;
         var peak = await rss.StopAsync();
-        var note = $"CycleBench of bench/TaskHub.Bench.PullQueue, {consumers} consumers: {cycles} cycles in {measured.TotalSeconds:0} s, " +
-                   $"{requestsPerSecond:0} HTTP requests/s; tasks/s = cycles/s; CPU covers warm-up too; Api process CPU {apiCpu:0.0} s, peak RSS {peak[2]:0} MB";
-        return new PathResult(PullPath, (int)cycles, cycles / perSecond, new Latency(0, double.NaN, double.NaN, double.NaN), used, peak[0], peak[1], note);
+
+        var queue = CycleBench.NewQueue();
+        await SeedResultsAsync(system.Db, queue, results, cancellationToken);
+        Console.WriteLine($"  {PullPath}: again with {results:N0} cached results in the queue");
+        var crowded = await bench.RunAsync(queue);
+        // The run above cleared its queue: seeded again, then the statistics see the results.
+        await SeedResultsAsync(system.Db, queue, results, cancellationToken);
+        await using (var analyze = system.Db.CreateCommand("ANALYZE queue_items; ANALYZE queue_results"))
+            await analyze.ExecuteNonQueryAsync(cancellationToken);
+        Console.WriteLine($"  {PullPath}: again after ANALYZE");
+        var analyzed = await bench.RunAsync(queue);
+
+        static string Describe(CycleBench.Result r) =>
+            $"{r.PerSecond:0} cycles/s ({r.RequestsPerSecond:0} HTTP requests/s), /task/call beside it {r.CallsPerSecond:0}/s " +
+            $"(p50 {CallBench.Percentile(r.CallLatencies, 50):0.0} ms, p99 {CallBench.Percentile(r.CallLatencies, 99):0.0} ms)";
+        var note = $"CycleBench of bench/TaskHub.Bench.PullQueue, {consumers} consumers, {measured.TotalSeconds:0} s each: fresh database {Describe(fresh)}; " +
+                   $"with {results:N0} cached results in the queue {Describe(crowded)}; after ANALYZE {Describe(analyzed)}; " +
+                   $"tasks/s = cycles/s of the fresh run; CPU (fresh run, warm-up included): Api process {apiCpu:0.0} s, peak RSS {peak[2]:0} MB";
+        return new PathResult(PullPath, (int)fresh.Cycles, fresh.Cycles / fresh.PerSecond, new Latency(0, double.NaN, double.NaN, double.NaN), used, peak[0], peak[1], note);
+    }
+
+    /// <summary>Replied tasks whose results a consumer's queue keeps for an hour, written straight to the table (M0022).</summary>
+    static async Task SeedResultsAsync(NpgsqlDataSource db, string queue, int count, CancellationToken cancellationToken)
+    {
+        await using var seed = db.CreateCommand("""
+            INSERT INTO queue_results (queue, id, seq, lease, info, content, replied_at, expires_at)
+            SELECT $1, 'cached-' || n, nextval('queue_items_seq'), 1, '{"ok":true}', decode(repeat('ab', 256), 'hex'), now(), now() + interval '1 hour'
+            FROM generate_series(1, $2) n
+            ON CONFLICT (queue, id) DO NOTHING
+            """);
+        seed.Parameters.AddWithValue(queue);
+        seed.Parameters.AddWithValue(count);
+        await seed.ExecuteNonQueryAsync(cancellationToken);
     }
 }
 
