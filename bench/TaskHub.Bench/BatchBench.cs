@@ -21,6 +21,7 @@ public static class BatchBench
         var noop = TaskSignature.Create("Noop");
         var warm = await client.SendTasksAsync(Enumerable.Repeat(noop, o.Warmup), null, cancellationToken);
         await WaitForAsync(system, DateTimeOffset.MinValue, warm.Count, TimeSpan.FromMinutes(2), cancellationToken);
+        system.CountSubmitted(warm.Count);
 
         var from = DateTimeOffset.UtcNow;
         var cpu = new CpuMeter(system.Scheduler.Pid, system.Worker.Pid);
@@ -48,6 +49,7 @@ public static class BatchBench
             var seconds = clock.Elapsed.TotalSeconds;
             var used = cpu.Stop();
             var peak = await rss.StopAsync();
+            system.CountSubmitted(o.Tasks);
             var latency = await Latency.QueryAsync(system.Services.Db, "tasks", "current_state", "Succeeded", from);
             return new PathResult("(7) TaskHub .NET batches (SendTasksAsync)", o.Tasks, seconds, latency, used, peak[0], peak[1],
                 $"{o.Tasks} no-op tasks in {chunks.Count} SendTasksAsync calls of up to {SubmitTaskBatch.MaxTasks} ({InFlight} in flight): " +
