@@ -50,11 +50,19 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         var now = time.GetUtcNow();
         var submits = tasks.Select((signature, index) =>
         {
-            ArgumentNullException.ThrowIfNull(signature, $"{nameof(tasks)}[{index}]");
-            ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name, $"{nameof(tasks)}[{index}].{nameof(TaskSignature.Name)}");
-            CheckPriorities(signature);
-            var id = signature.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(BatchKeyNamespace, $"{key}\n{index}") : NewId.NextGuid());
-            return new SubmitTask(id, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
+            try
+            {
+                ArgumentNullException.ThrowIfNull(signature);
+                ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name, nameof(TaskSignature.Name));
+                CheckPriorities(signature);
+                var id = signature.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(BatchKeyNamespace, $"{key}\n{index}") : NewId.NextGuid());
+                return new SubmitTask(id, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
+            }
+            catch (ArgumentException ex)
+            {
+                // Which of thousands it was, with the rule it broke.
+                throw new ArgumentException($"{nameof(tasks)}[{index}]: {ex.Message}", nameof(tasks), ex);
+            }
         }).ToList();
         if (submits.Count == 0)
             throw new ArgumentException("a batch needs at least one task", nameof(tasks));

@@ -35,12 +35,13 @@ public sealed class SubmitTaskBatchConsumer(NpgsqlDataSource database, OutboxTab
 }
 
 /// <summary>
-/// The batches' endpoint: a few at once (each is up to a thousand rows and sends), with a prefetch to match, so one Scheduler
-/// does not hold a backlog of batches another could take. Outages are waited out by the retry every Scheduler endpoint has.
+/// The batches' endpoint: two at once (each is up to a thousand rows and sends: the saga behind it, not this, is what limits),
+/// and no more prefetched, so one Scheduler neither holds batches another could take nor a megabyte message per batch waiting
+/// in memory. Outages are waited out by the retry every Scheduler endpoint has.
 /// </summary>
 public sealed class SubmitTaskBatchConsumerDefinition : ConsumerDefinition<SubmitTaskBatchConsumer>
 {
-    const int Concurrency = 4;
+    const int Concurrency = 2;
 
     public SubmitTaskBatchConsumerDefinition()
     {
@@ -52,6 +53,6 @@ public sealed class SubmitTaskBatchConsumerDefinition : ConsumerDefinition<Submi
         IRegistrationContext context)
     {
         if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
-            rabbit.PrefetchCount = Concurrency * 2;
+            rabbit.PrefetchCount = Concurrency;
     }
 }

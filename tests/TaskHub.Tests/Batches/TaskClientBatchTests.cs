@@ -121,7 +121,9 @@ public sealed class TaskClientBatchTests : SystemTest
             _ => (good, new SendTaskOptions(TaskId: Guid.NewGuid())),
         };
 
-        await Assert.ThrowsAnyAsync<ArgumentException>(() => client.SendTasksAsync(batch.Tasks, batch.Options));
+        var error = await Assert.ThrowsAnyAsync<ArgumentException>(() => client.SendTasksAsync(batch.Tasks, batch.Options));
+        if (bad == "bad task in the second chunk")
+            Assert.StartsWith("tasks[1200]: ", error.Message);
 
         // A good batch after it, through the same client and queue: once it has succeeded and everything settled, it is all there is.
         var marker = await client.SendTasksAsync([TaskSignature.Create("Echo", 1000)]);
