@@ -15,6 +15,8 @@ public sealed class BenchOptions
           --only priority        N priority-0 tasks queued with the Worker stopped, then one of priority 9: how many start before it
           --only scale           the .NET path (N tasks, peak) with 1, 2 and 4 Worker processes under 1 and 2 Schedulers
           --timers N             timers of the (4) run, due within ~10 s (default 1000)
+          --only batch           N no-op .NET tasks through ITaskClient.SendTasksAsync in calls of 1,000 (issue 19): acceptance
+                                 (until every send is confirmed) and end-to-end tasks/s (until all are SUCCESS)
           --only eta             1,000 .NET tasks with an Eta 1000 + i*9 ms ahead (due within ~10 s): start lateness p50/p99/max, early, twice
           --only hangfire        the peer alone (issue 19): Hangfire 1.8 + Hangfire.PostgreSql in this process, own database;
                                  (5) N no-op jobs (tasks/s, p50/p99), (6) 1,000 delayed jobs due 1000 + i*9 ms ahead (lateness)
@@ -41,6 +43,7 @@ public sealed class BenchOptions
     public bool RunPriority { get; set; }
     public bool RunEta { get; set; }
     public bool RunScale { get; set; }
+    public bool RunBatch { get; set; }
     /// <summary>Worker and Scheduler processes each TaskHub system of the run starts.</summary>
     public int Workers { get; set; } = 1;
     public int Schedulers { get; set; } = 1;
@@ -89,9 +92,11 @@ public sealed class BenchOptions
                     o.RunPriority = only == "priority";
                     o.RunEta = only == "eta";
                     o.RunScale = only == "scale";
+                    o.RunBatch = only == "batch";
                     o.OnlyHangfire = only == "hangfire";
-                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta && !o.OnlyHangfire && !o.RunScale)
-                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority, eta, scale or hangfire");
+                    if (!o.RunBaseline && !o.RunTaskHub && !o.RunHttp && !o.RunTimers && !o.RunPriority && !o.RunEta && !o.OnlyHangfire && !o.RunScale
+                        && !o.RunBatch)
+                        throw new ArgumentException("--only takes baseline, taskhub, http, timers, new, priority, eta, scale, batch or hangfire");
                     break;
                 case "--peers": o.Peers = true; break;
                 case "--timers": o.TimerCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;

@@ -34,6 +34,9 @@ public sealed class TaskHubSystem : IAsyncDisposable
     internal BenchServices Services => _services;
     public ITaskClient Client => _client!.Services.GetRequiredService<ITaskClient>();
     public int Submitted { get; private set; }
+
+    /// <summary>Tasks a run other than <see cref="RunAsync"/> submitted (the batches'), for the per-task counters.</summary>
+    internal void CountSubmitted(int tasks) => Submitted += tasks;
     public TimeSpan StartupTime { get; private set; }
 
     public static async Task<TaskHubSystem> StartAsync(Stack stack, BenchOptions options, string name, string logDirectory, CancellationToken cancellationToken)

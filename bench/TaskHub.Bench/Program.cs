@@ -68,6 +68,20 @@ public static class Program
             }
             return 0;
         }
+        if (o.RunBatch)
+        {
+            await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_batch", logs, cancellationToken);
+            var result = await BatchBench.RunAsync(system, o, cancellationToken);
+            Console.WriteLine();
+            Console.WriteLine(Report.Header);
+            Console.WriteLine(Report.Rule);
+            Console.WriteLine(Report.Row(result));
+            Console.WriteLine();
+            Console.WriteLine($"- {result.Path}: {result.Note}");
+            Console.WriteLine($"- TaskHub {(await system.StopAsync()).Describe()}");
+            Console.WriteLine($"- load average at the end: {ProcStats.LoadAverage()}");
+            return 0;
+        }
         if (o.RunEta)
         {
             await using var system = await TaskHubSystem.StartAsync(stack, o, $"taskhub_bench_{runId}_eta", logs, cancellationToken);

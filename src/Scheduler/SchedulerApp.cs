@@ -83,6 +83,7 @@ public static class SchedulerApp
             x.AddSagaStateMachine<WorkflowStateMachine, WorkflowState, WorkflowStateDefinition>().EfCoreRepository<WorkflowState, TaskHubDbContext>();
             x.AddConsumer<GetTaskStatusConsumer>().Endpoint(e => e.Name = "taskhub.task-status");
             x.AddConsumer<SubmitTaskOnceConsumer>().Endpoint(e => e.Name = TaskHubBus.TaskSubmitOnceQueue);
+            x.AddConsumer<SubmitTaskBatchConsumer, SubmitTaskBatchConsumerDefinition>();
             x.AddConsumer<TaskHookConsumer, TaskHookConsumerDefinition>();
             x.AddCronTaskConsumers();
             x.AddConsumer<GroupGateConsumer>().Endpoint(e => e.Name = "taskhub.group-gate");

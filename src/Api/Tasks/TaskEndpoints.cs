@@ -31,6 +31,7 @@ public static class TaskEndpoints
         var tasks = app.MapGroup("/tasks").WithTags("Tasks").WithRequestRules(limits => limits.Default);
         tasks.MapGet("", List).WithName("ListTasks").WithQuery<TaskListQuery>().RequireScope(Scopes.Read)
             .WithSummary("Tasks newest first, filtered; `cursor` from the previous page for the next");
+        tasks.MapSubmitBatch();
         tasks.MapGet("/stats", Stats).WithName("TaskStats").RequireScope(Scopes.Read)
             .WithSummary("Counts by status and by name, and submitted/succeeded/failed per minute over the last hour");
         tasks.MapGet("/{id}", GetTask).WithName("GetTask").WithSummary("A task's state, progress, result, runs and callback attempts").RequireScope(Scopes.Read);

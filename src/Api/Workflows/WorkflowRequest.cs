@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using TaskHub.Api.Requests;
+using TaskHub.Api.Tasks;
 using TaskHub.Contracts.Definitions;
 using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Outbound;
@@ -27,6 +28,7 @@ public sealed record WorkflowBody(
 sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completionUrl, string? owner, DateTimeOffset now)
 {
     static readonly string[] Forms = ["chain", "group", "chord"];
+    readonly TaskStepReader _steps = new(urls, completionUrl, owner, now);
     int _tasks;
 
     /// <summary>The top level: a workflow and, beside it, the <c>callback</c> URL its outcome is POSTed to.</summary>
@@ -97,37 +99,9 @@ sealed class WorkflowRequest(OutboundUrlPolicy urls, Func<Guid, string> completi
         _tasks++;
         if (Forms.Any(step.Has))
             return Workflow(step, id, depth + 1, []) is { } nested ? WorkflowStep.Of(id, nested) : null;
-        if (step.Has("callee") == step.Has("name"))
-        {
-            if (!step.Has("callee"))
-                step.OnlyKnown("callee", "timeout", "attempts", "body", "name", "args", "immutable", "chain", "group", "chord");
-            step.Fail("callee", "a step is exactly one of an HTTP task (callee), a .NET task (name), or a chain, group or chord.");
-            return null;
-        }
-        return step.Has("callee") ? HttpStep(step, id) : DotNetStep(step, id);
-    }
-
-    /// <summary>As <c>/task/new</c>: its body is its own <c>body</c> if given, else the result before it (the first step's: <c>{}</c>).</summary>
-    WorkflowStep HttpStep(JsonFields step, Guid id)
-    {
-        step.OnlyKnown("callee", "timeout", "attempts", "body");
-        var callee = step.Url("callee", required: true, urls);
-        var timeout = step.Integer("timeout", 1, int.MaxValue, "must be a whole number of milliseconds");
-        var attempts = step.Integer("attempts", 1, 100);
-        var body = step.OptionalJson("body");
-        return WorkflowStep.Of(new SubmitTask(id, new TaskSignature(CallbackCenter.TaskNewEndpoints.TaskName, []) { Immutable = body is not null, TaskId = id }, null,
-            new TaskPolicy(Attempts: (int?)attempts, TimeoutMs: (int?)timeout), now,
-            new HttpTask(callee ?? "", null, body?.GetRawText() ?? "{}", completionUrl(id)), Owner: owner));
-    }
-
-    /// <summary>A named .NET task on the default queue; its arguments are JSON values, bound by the handler's parameter types.</summary>
-    WorkflowStep DotNetStep(JsonFields step, Guid id)
-    {
-        step.OnlyKnown("name", "args", "immutable");
-        var name = step.Name("name");
-        var args = (step.Array("args", "must be an array of the task's arguments") ?? []).Select(JsonTaskArg.From).ToArray();
-        var immutable = step.Boolean("immutable") ?? false;
-        return WorkflowStep.Of(new SubmitTask(id, new TaskSignature(name, args) { Immutable = immutable, TaskId = id }, null, null, now,
-            Owner: owner));
+        return _steps.Read(step, id, Forms,
+            "a step is exactly one of an HTTP task (callee), a .NET task (name), or a chain, group or chord.") is { } task
+            ? WorkflowStep.Of(task)
+            : null;
     }
 }

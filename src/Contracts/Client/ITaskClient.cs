@@ -14,6 +14,17 @@ public interface ITaskClient
     Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Hands many tasks to the Scheduler at once (issue 19) and returns their ids in the order given, once the broker has them:
+    /// one confirmed send per <see cref="SubmitTaskBatch.MaxTasks"/> tasks, not one per task. Every signature is checked before
+    /// anything is sent (as <see cref="SendTaskAsync"/> checks one, and their ids must be distinct), so a bad one sends nothing.
+    /// </summary>
+    /// <param name="options">Every task's queue and policy. With <see cref="SendTaskOptions.IdempotencyKey"/> the i-th task's id is made
+    /// from the key and i (a signature's own <see cref="TaskSignature.TaskId"/> wins), so a batch whose send failed half-way is simply
+    /// sent again: the tasks already taken are not taken twice. <see cref="SendTaskOptions.TaskId"/> and
+    /// <see cref="SendTaskOptions.DeduplicateFor"/> name or compare one task; a batch refuses them.</param>
+    Task<IReadOnlyList<Guid>> SendTasksAsync(IEnumerable<TaskSignature> tasks, SendTaskOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Sends a chain (machinery's <c>SendChain</c>): each step starts when the one before succeeded, with its result first among
     /// its arguments (unless the step is <see cref="TaskSignature.Immutable"/>); a failed step stops the chain, its own
     /// <see cref="TaskSignature.OnError"/> running. The last step's result is the chain's.

@@ -14,6 +14,7 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
     /// <summary>Where .NET producers' idempotency keys become task ids (the HTTP routes' keys have their own, per API key).</summary>
     static readonly Guid IdempotencyNamespace = new("7d0a4c61-92e8-4b3f-8f15-3e6b2d9c0a47");
     static readonly Guid WorkflowKeyNamespace = new("a4e2d9b7-1c58-4f06-8b3a-5d7c9e01f6a2");
+    static readonly Guid BatchKeyNamespace = new("3b9f6e2a-58d1-4c07-9a4e-c1d2f70b8e35");
 
     readonly IRequestClient<GetTaskStatus> status = clients.CreateRequestClient<GetTaskStatus>(RequestTimeout.After(s: 10));
     readonly IRequestClient<SubmitTaskOnce> submitOnce =
@@ -36,6 +37,41 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         }
         await bus.SubmitTaskAsync(submit, cancellationToken);
         return taskId;
+    }
+
+    public async Task<IReadOnlyList<Guid>> SendTasksAsync(IEnumerable<TaskSignature> tasks, SendTaskOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        if (options?.TaskId is not null)
+            throw new ArgumentException("a TaskId names one task; give a batch an idempotency key, or each signature its TaskId", nameof(options));
+        if (options?.DeduplicateFor is not null)
+            throw new ArgumentException("a deduplication window applies to single tasks (SendTaskAsync); give a batch an idempotency key", nameof(options));
+        var now = time.GetUtcNow();
+        var submits = tasks.Select((signature, index) =>
+        {
+            try
+            {
+                ArgumentNullException.ThrowIfNull(signature);
+                ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name, nameof(TaskSignature.Name));
+                CheckPriorities(signature);
+                var id = signature.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(BatchKeyNamespace, $"{key}\n{index}") : NewId.NextGuid());
+                return new SubmitTask(id, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
+            }
+            catch (ArgumentException ex)
+            {
+                // Which of thousands it was, with the rule it broke.
+                throw new ArgumentException($"{nameof(tasks)}[{index}]: {ex.Message}", nameof(tasks), ex);
+            }
+        }).ToList();
+        if (submits.Count == 0)
+            throw new ArgumentException("a batch needs at least one task", nameof(tasks));
+        // A task id is taken once: a second task with it would be dropped without a word.
+        if (submits.Select(s => s.TaskId).Distinct().Count() != submits.Count)
+            throw new ArgumentException("the tasks of a batch need distinct TaskIds", nameof(tasks));
+        foreach (var chunk in submits.Chunk(SubmitTaskBatch.MaxTasks))
+            await bus.SubmitTaskBatchAsync(new SubmitTaskBatch(NewId.NextGuid(), chunk, now), cancellationToken);
+        return submits.ConvertAll(s => s.TaskId);
     }
 
     public Task<WorkflowSent> SendChainAsync(IEnumerable<TaskSignature> steps, SendTaskOptions? options = null,

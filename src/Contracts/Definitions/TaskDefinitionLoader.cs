@@ -66,11 +66,16 @@ public static partial class TaskDefinitionLoader
             return Parse(Path.GetFileNameWithoutExtension(file), file, document.RootElement, environment);
     }
 
+    /// <summary>The literal routes beside <c>POST /tasks/{name}</c> (a type's add), which outrank it: no type may be named so.</summary>
+    public static readonly string[] ReservedIds = ["batch", "retry", "cancel"];
+
     public static TaskDefinition Parse(string id, string source, JsonElement root, Func<string, string?> environment)
     {
         var read = new FieldReader(source, environment);
         if (!IdPattern().IsMatch(id))
             throw read.Fail("id", $"'{id}' (the file name) must be 1 to 100 letters, digits, '.', '_' or '-': it names the type in routes and queues");
+        if (ReservedIds.Contains(id, StringComparer.OrdinalIgnoreCase))
+            throw read.Fail("id", $"'{id}' (the file name) is taken: POST /tasks/{id.ToLowerInvariant()} is a route of its own, so no task of the type could be added");
         var fields = read.Object(root, "", Fields);
 
         var name = fields.TryGetValue("name", out var n) ? read.Text(n, "name") : id;

@@ -43,6 +43,20 @@ public sealed record SubmitTaskOnce(SubmitTask Task, TimeSpan Window) : ITaskMes
     public Guid TaskId => Task.TaskId;
 }
 
+/// <summary>
+/// Up to <see cref="MaxTasks"/> submissions in one message (issue 19), sent to their own queue
+/// (<see cref="TaskHubBus.TaskSubmitBatchQueue"/>): the Scheduler writes them all in one transaction (the outbox) and then hands
+/// each to the task saga as the <see cref="SubmitTask"/> it is, so a producer pays one confirmed send per batch and the Scheduler
+/// one commit. <paramref name="BatchId"/> names the batch in logs and is what its signature is reported under.
+/// </summary>
+public sealed record SubmitTaskBatch(Guid BatchId, IReadOnlyList<SubmitTask> Tasks, DateTimeOffset At) : ITaskMessage
+{
+    /// <summary>The most tasks one batch carries (a message of about a megabyte at most: 1,000 HTTP tasks with their confirm URLs).</summary>
+    public const int MaxTasks = 1000;
+
+    Guid ITaskMessage.TaskId => BatchId;
+}
+
 /// <summary>A delayed task (<see cref="TaskSignature.Eta"/>) was recorded, due at <paramref name="DueAt"/>: a Scheduler takes it into memory if it is due soon.</summary>
 public sealed record ArmDelayedStart(Guid TaskId, DateTimeOffset DueAt) : ITaskMessage;
 

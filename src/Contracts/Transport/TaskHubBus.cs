@@ -92,6 +92,9 @@ public static class TaskHubBus
     /// <summary>The Scheduler's queue where deduplicated submissions (<see cref="SubmitTaskOnce"/>) are answered.</summary>
     public const string TaskSubmitOnceQueue = "taskhub.task-submit-once";
 
+    /// <summary>The Scheduler's queue where batches of submissions (<see cref="SubmitTaskBatch"/>) are recorded.</summary>
+    public const string TaskSubmitBatchQueue = "taskhub.task-submit-batch";
+
     /// <summary>The Scheduler's queue where reports on tasks, and operators' commands for them, arrive.</summary>
     public const string TaskEventsQueue = "taskhub.task-state";
 
@@ -103,6 +106,13 @@ public static class TaskHubBus
     {
         var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskSubmitQueue));
         await endpoint.Send(task, cancellationToken);
+    }
+
+    /// <summary>Submits a batch of tasks to the Scheduler, as <see cref="SubmitTaskAsync"/> one: sent to its queue, confirmed by the broker.</summary>
+    public static async Task SubmitTaskBatchAsync(this ISendEndpointProvider endpoints, SubmitTaskBatch batch, CancellationToken cancellationToken = default)
+    {
+        var endpoint = await endpoints.GetSendEndpoint(QueueAddress(TaskSubmitBatchQueue));
+        await endpoint.Send(batch, cancellationToken);
     }
 
     /// <summary>Where newly delayed tasks due soon are taken into a Scheduler's memory (<c>ArmDelayedStart</c>).</summary>

@@ -62,6 +62,24 @@ public sealed class BusSigningTests : SystemTest
     }
 
     [Fact]
+    public async Task A_forged_batch_of_submissions_creates_none_of_its_tasks()
+    {
+        var (client, _) = await StartAsync();
+        var tasks = Enumerable.Range(0, 3).Select(_ => new SubmitTask(Guid.NewGuid(), TaskSignature.Create("Guarded"), null, null, DateTimeOffset.UtcNow)).ToList();
+        var batch = new SubmitTaskBatch(Guid.NewGuid(), tasks, DateTimeOffset.UtcNow);
+
+        await PublishRawAsync(batch, Signer("test", "an-attacker-guess-0123456789abcdef0123").Sign(batch), TaskHubBus.TaskSubmitBatchQueue);
+
+        Assert.Equal(1u, await ErrorQueueDepthAsync(TaskHubBus.TaskSubmitBatchQueue));
+        // A signed batch after it goes through: it is what the tasks table holds, and nothing of the forged one.
+        var ids = await client.SendTasksAsync([TaskSignature.Create("Guarded")]);
+        await TestSystem.EventuallyAsync(() => System.CountAsync("SELECT count(*) FROM tasks WHERE current_state = 'Succeeded'"), n => n == 1);
+        Assert.Equal(1, await System.CountAsync("SELECT count(*) FROM tasks"));
+        Assert.Equal("Succeeded", (await System.ReadTaskAsync(ids[0]))?.State);
+        Assert.Equal(1, _runs);
+    }
+
+    [Fact]
     public async Task During_a_rotation_a_producer_still_signing_with_the_previous_key_is_served()
     {
         // The services already sign with the new key and still accept the old one; the producer has not moved yet.
@@ -77,13 +95,15 @@ public sealed class BusSigningTests : SystemTest
         new(Options.Create(new BusSigningOptions { SigningKeys = { [id] = key }, SignWith = id }));
 
     /// <summary>What anyone with the broker's credentials can do: a MassTransit envelope, straight onto the Worker's queue.</summary>
-    async Task PublishRawAsync(ExecuteTask message, string? signature)
+    Task PublishRawAsync(ExecuteTask message, string? signature) => PublishRawAsync(message, signature, Queue);
+
+    async Task PublishRawAsync<T>(T message, string? signature, string queue) where T : class
     {
         var envelope = new Dictionary<string, object?>
         {
             ["messageId"] = Guid.NewGuid(),
-            ["destinationAddress"] = $"rabbitmq://127.0.0.1/{System.VirtualHost}/{Queue}",
-            ["messageType"] = new[] { "urn:message:TaskHub.Contracts.Messages:ExecuteTask" },
+            ["destinationAddress"] = $"rabbitmq://127.0.0.1/{System.VirtualHost}/{queue}",
+            ["messageType"] = new[] { $"urn:message:TaskHub.Contracts.Messages:{typeof(T).Name}" },
             ["message"] = message,
             ["headers"] = signature is null ? new Dictionary<string, object>() : new Dictionary<string, object> { [MessageSigner.Header] = signature },
             ["sentTime"] = DateTimeOffset.UtcNow,
@@ -96,11 +116,11 @@ public sealed class BusSigningTests : SystemTest
             Persistent = true,
             Headers = signature is null ? null : new Dictionary<string, object?> { [MessageSigner.Header] = signature },
         };
-        await channel.BasicPublishAsync("", Queue, false, properties, JsonSerializer.SerializeToUtf8Bytes(envelope, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+        await channel.BasicPublishAsync("", queue, false, properties, JsonSerializer.SerializeToUtf8Bytes(envelope, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
     }
 
     /// <summary>The error queue's depth once it holds something (it is made when the first message is moved there).</summary>
-    async Task<uint> ErrorQueueDepthAsync()
+    async Task<uint> ErrorQueueDepthAsync(string queue = Queue)
     {
         await using var connection = await Factory().CreateConnectionAsync();
         for (var deadline = DateTime.UtcNow.AddSeconds(10); ; await Task.Delay(200))
@@ -108,7 +128,7 @@ public sealed class BusSigningTests : SystemTest
             await using var channel = await connection.CreateChannelAsync();
             try
             {
-                var depth = (await channel.QueueDeclarePassiveAsync(Queue + "_error")).MessageCount;
+                var depth = (await channel.QueueDeclarePassiveAsync(queue + "_error")).MessageCount;
                 if (depth > 0 || DateTime.UtcNow > deadline)
                     return depth;
             }

@@ -232,6 +232,7 @@ public sealed class RequestFuzzTests : DefinitionTest
             ["GET /workers"] = new([], [], null),
             ["GET /broker/queues"] = new([], [], null),
             ["POST /workflows"] = new([], [], $$$"""{"chain": [{"callee": "{{{_callee}}}", "body": {"n": 1}}, {"name": "fuzz", "args": [1]}], "callback": "{{{_callback}}}"}"""),
+            ["POST /tasks/batch"] = new([], [], $$$"""{"tasks": [{"callee": "{{{_callee}}}", "body": {"n": 1}, "timeout": 60000, "attempts": 2}, {"name": "fuzz", "args": [1], "immutable": true}]}"""),
             ["GET /workflows/{id}"] = new(Path(("id", someId)), [], null, ValidIs404: true),
             ["POST /workflows/{id}/cancel"] = new(Path(("id", someId)), [], null, ValidIs404: true),
         };

@@ -178,6 +178,18 @@ public sealed class TaskDefinitionLoaderTests : IDisposable
         Assert.Contains("bad name.json", error.Message);
     }
 
+    [Theory]
+    [InlineData("batch")]
+    [InlineData("Retry")]
+    [InlineData("cancel")]
+    public void A_type_named_as_a_literal_tasks_route_is_refused(string id)
+    {
+        // POST /tasks/batch, /tasks/retry and /tasks/cancel outrank POST /tasks/{name}: such a type could never be added.
+        var error = Refused("""{"process": "Noop"}""", id: id);
+        Assert.Equal("id", error.Field);
+        Assert.Contains("route of its own", error.Message);
+    }
+
     [Fact]
     public void Definitions_also_come_from_configuration_with_string_values()
     {
