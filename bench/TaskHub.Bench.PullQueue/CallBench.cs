@@ -16,7 +16,7 @@ public sealed class CallBench(PullQueueHttp api, int warmUpCalls, int calls)
         using var stop = new CancellationTokenSource();
         var consumer = Task.Run(() => ConsumeAsync(queue, stop.Token));
         var payload = new byte[256];
-        var latencies = new List<double>(calls);
+        var latencies = new List<double>(Math.Min(calls, 4096));
         for (var i = 0; i < warmUpCalls + calls && (until is null || deadline.Elapsed < until); i++)
         {
             var clock = Stopwatch.StartNew();

@@ -15,7 +15,7 @@ namespace TaskHub.Api.PullQueue;
 /// for are announced once committed (<see cref="QueueNotifications"/>): a put by the queue's
 /// <see cref="QueueSignals.PutKey"/>, a reply by the task's <see cref="QueueSignals.ReplyKey"/>.
 /// </summary>
-public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications notifications, TaskHubMetrics metrics, TimeProvider time)
+public sealed class PullQueueStore(PullQueueDatabase database, QueueNotifications notifications, TaskHubMetrics metrics, TimeProvider time)
 {
     /// <summary>
     /// Taken first by a put and a reply of the same id: the one that waited then sees what the other
@@ -37,7 +37,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     public async Task<bool> PutAsync(string queue, string id, JsonElement info, byte[] content, string? forwardTo, double cacheResultSeconds,
         CancellationToken cancellationToken)
     {
-        await using var batch = database.CreateBatch();
+        await using var batch = database.Source.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(LockTask) { Parameters = { Value(queue), Value(id) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH expired AS (DELETE FROM queue_results WHERE queue = $1 AND id = $2 AND expires_at <= $7)
@@ -76,7 +76,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// </summary>
     public async Task<IReadOnlyList<(long Seq, PeekedTask Task)>> PeekAsync(string queue, long after, int size, CancellationToken cancellationToken)
     {
-        await using var batch = database.CreateBatch();
+        await using var batch = database.Source.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand("""
             WITH requeued AS (
                 UPDATE queue_items SET state = 'ready', lease_until = NULL, seq = nextval('queue_items_seq')
@@ -112,7 +112,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     public async Task<IReadOnlyList<AcquiredTask>> AcquireAsync(string queue, IReadOnlyList<string> ids, TimeSpan lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             WITH picked AS (
                 SELECT id, state = 'acquired' AS lapsed FROM queue_items
                 WHERE queue = $1 AND id = ANY($2) AND (state = 'ready' OR (state = 'acquired' AND lease_until <= $3))
@@ -152,7 +152,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     public async Task<bool> ReplyAsync(string queue, string id, JsonElement info, byte[] content, int? lease, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var batch = database.CreateBatch();
+        await using var batch = database.Source.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(LockTask) { Parameters = { Value(queue), Value(id) } });
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"""
             WITH acknowledged AS (
@@ -234,7 +234,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// </summary>
     public async Task<CallResult?> FindResultAsync(string queue, string id, bool includeExpired, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             SELECT info::text, content FROM queue_results
             WHERE queue = $1 AND id = $2 AND ($3 OR expires_at > $4)
             """);
@@ -251,7 +251,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// <summary>Deletes a task or result; true when it was there (an expired result counts as gone).</summary>
     public async Task<bool> RemoveAsync(string queue, string id, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             WITH task AS (DELETE FROM queue_items WHERE queue = $1 AND id = $2 RETURNING true AS there),
                  result AS (DELETE FROM queue_results WHERE queue = $1 AND id = $2 RETURNING expires_at > $3 AS there)
             SELECT coalesce(bool_or(there), false) FROM (SELECT there FROM task UNION ALL SELECT there FROM result) removed
@@ -265,7 +265,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// <summary>Deletes everything a queue holds; the number of tasks and unexpired results deleted.</summary>
     public async Task<long> ClearAsync(string queue, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             WITH tasks AS (DELETE FROM queue_items WHERE queue = $1 RETURNING 1),
                  results AS (DELETE FROM queue_results WHERE queue = $1 RETURNING expires_at)
             SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM results WHERE expires_at > $2)
@@ -282,7 +282,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// </summary>
     public async Task<IReadOnlyList<string>> ListQueuesAsync(string? after, int count, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             WITH RECURSIVE tasks (queue) AS (
                 (SELECT queue FROM queue_items WHERE $2::text IS NULL OR queue > $2 ORDER BY queue LIMIT 1)
                 UNION ALL
@@ -312,7 +312,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
 
     public async Task<QueueStat> StatAsync(string queue, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             SELECT count(*), count(*) FILTER (WHERE state = 'acquired' AND lease_until > $2),
                    (SELECT count(*) FROM queue_results WHERE queue = $1 AND expires_at > $2), min(seq), max(seq)
             FROM queue_items WHERE queue = $1
@@ -329,7 +329,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     public async Task<QueueTaskStatus?> StatusAsync(string queue, string id, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        await using var command = database.CreateCommand("""
+        await using var command = database.Source.CreateCommand("""
             SELECT state, lease, lease_until, seq, is_result, NULL::text, NULL::bytea FROM queue_items WHERE queue = $1 AND id = $2
             UNION ALL
             SELECT 'replied', lease, NULL, seq, false, info::text, content FROM queue_results
@@ -359,7 +359,7 @@ public sealed class PullQueueStore(NpgsqlDataSource database, QueueNotifications
     /// <summary>Deletes results that expired before <paramref name="cutoff"/>.</summary>
     public async Task<int> DeleteExpiredAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("DELETE FROM queue_results WHERE expires_at < $1");
+        await using var command = database.Source.CreateCommand("DELETE FROM queue_results WHERE expires_at < $1");
         command.Parameters.AddWithValue(cutoff);
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
