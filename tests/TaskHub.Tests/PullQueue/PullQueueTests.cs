@@ -167,6 +167,30 @@ public class PullQueueTests : SystemTest
     }
 
     [Fact]
+    public async Task A_replied_id_is_refused_while_its_result_is_cached_and_starts_over_once_it_expired()
+    {
+        var (a, b) = await StartTwoApisAsync();
+        Assert.True(await a.PutAsync("cached", "t1", new { n = 1 }, config: new { cache_result_time = 1 }));
+        Assert.Single(await b.AcquireAsync("cached", ["t1"]));
+        Assert.True(await b.ReplyAsync("cached", "t1", new { round = 1 }, "first"));
+
+        Assert.False(await a.PutAsync("cached", "t1", new { n = 2 }));
+        Assert.Empty(await b.PeekIdsAsync("cached"));
+        Assert.Equal(1, (await a.StatusAsync("cached", "t1")).GetProperty("result_info").GetProperty("round").GetInt32());
+
+        await TestSystem.EventuallyAsync(() => a.StatusAsync("cached", "t1"), s => s.ValueKind == JsonValueKind.Null, TimeSpan.FromSeconds(30),
+            "t1's result to expire");
+        Assert.True(await b.PutAsync("cached", "t1", new { n = 2 }));
+        Assert.Equal(TaskStatuses.Waiting, (await a.StatusAsync("cached", "t1")).GetProperty("status").GetString());
+        var again = Assert.Single(await a.AcquireAsync("cached", ["t1"]));
+        Assert.Equal(2, again.GetProperty("info").GetProperty("n").GetInt32());
+        Assert.True(await a.ReplyAsync("cached", "t1", new { round = 2 }, "second"));
+        var status = await b.StatusAsync("cached", "t1");
+        Assert.Equal(TaskStatuses.Success, status.GetProperty("status").GetString());
+        Assert.Equal(2, status.GetProperty("result_info").GetProperty("round").GetInt32());
+    }
+
+    [Fact]
     public async Task List_stat_remove_and_clear()
     {
         var (a, b) = await StartTwoApisAsync();
