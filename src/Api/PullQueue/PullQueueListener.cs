@@ -6,8 +6,9 @@ namespace TaskHub.Api.PullQueue;
 /// <summary>
 /// One long-lived connection per Api process that LISTENs on the pull queue's channel and turns
 /// each notification of another instance (<see cref="QueueNotifications"/>) into a wake-up of this
-/// process's waiters, so a put or reply on any instance wakes the peeks and calls waiting on every instance. After each (re)connection everyone looks
-/// again, since notifications sent while nobody listened are gone.
+/// process's waiters, so a put or reply on any instance wakes the peeks and calls waiting on every
+/// instance. After each (re)connection everyone looks again, since notifications sent while nobody
+/// listened are gone.
 /// </summary>
 public sealed class PullQueueListener(NpgsqlDataSource database, QueueSignals signals, QueueNotifications notifications, TimeProvider time, ILogger<PullQueueListener> logger)
     : BackgroundService
