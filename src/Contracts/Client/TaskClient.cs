@@ -22,11 +22,9 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
 
     public async Task<Guid> SendTaskAsync(TaskSignature signature, SendTaskOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
-        CheckPriorities(signature);
         var taskId = IdFor(signature, options);
         var now = time.GetUtcNow();
-        var submit = new SubmitTask(taskId, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
+        var submit = Submission(signature, taskId, options, now);
         if (options?.DeduplicateFor is { } window)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero, nameof(SendTaskOptions.DeduplicateFor));
@@ -53,10 +51,8 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
             try
             {
                 ArgumentNullException.ThrowIfNull(signature);
-                ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name, nameof(TaskSignature.Name));
-                CheckPriorities(signature);
                 var id = signature.TaskId ?? (options?.IdempotencyKey is { } key ? NameBasedIds.From(BatchKeyNamespace, $"{key}\n{index}") : NewId.NextGuid());
-                return new SubmitTask(id, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
+                return Submission(signature, id, options, now);
             }
             catch (ArgumentException ex)
             {
@@ -109,10 +105,8 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
         var now = time.GetUtcNow();
         WorkflowStep Step(TaskSignature signature, int index)
         {
-            ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name);
-            CheckPriorities(signature);
             var id = signature.TaskId ?? WorkflowIds.Member(workflowId, index);
-            return WorkflowStep.Of(new SubmitTask(id, StartingFrom(signature, now) with { TaskId = id }, options?.Queue, options?.Policy, now));
+            return WorkflowStep.Of(Submission(signature with { TaskId = id }, id, options, now));
         }
         var spec = new WorkflowSpec(kind, tasks.Select(Step).ToList(), callback is null ? null : Step(callback, tasks.Count), sendConcurrency);
         if (spec.TaskCount > WorkflowSpec.MaxTasks)
@@ -122,6 +116,14 @@ public sealed class TaskClient(IBus bus, IClientFactory clients, TimeProvider ti
             throw new ArgumentException("the tasks of a workflow need distinct TaskIds", nameof(signatures));
         await bus.SendWorkflowCommandAsync(new StartWorkflow(workflowId, spec, now), cancellationToken);
         return new WorkflowSent(workflowId, spec.Steps.Select(s => s.Id).ToList(), spec.Callback?.Id);
+    }
+
+    /// <summary>The submission of <paramref name="signature"/> as task <paramref name="id"/>, refused before anything is sent if it breaks a rule.</summary>
+    static SubmitTask Submission(TaskSignature signature, Guid id, SendTaskOptions? options, DateTimeOffset now)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(signature.Name, nameof(TaskSignature.Name));
+        CheckPriorities(signature);
+        return new SubmitTask(id, StartingFrom(signature, now), options?.Queue, options?.Policy, now);
     }
 
     /// <summary>A <see cref="TaskSignature.Countdown"/> made the <see cref="TaskSignature.Eta"/> it comes to, sent at <paramref name="now"/>.</summary>
