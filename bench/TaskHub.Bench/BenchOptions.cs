@@ -22,6 +22,7 @@ public sealed class BenchOptions
                                  (5) N no-op jobs (tasks/s, p50/p99), (6) 1,000 delayed jobs due 1000 + i*9 ms ahead (lateness)
           --peers                add the Hangfire rows (5) and (6) to the run, with TaskHub/Hangfire ratios in the notes
           --http-tasks N         tasks of the (3a) run (default 5000; 200 with --smoke)
+          --warmup N             tasks run before each measured run, not counted (default 500; 50 with --smoke)
           --no-paced             skip the TaskHub run at half of its peak rate
           --paced-seconds S      length of the paced run (default 20)
           --root DIR             repository whose src/*/bin/Release/net10.0 dlls are run (default: this checkout)
@@ -74,7 +75,7 @@ public sealed class BenchOptions
     {
         var o = new BenchOptions();
         int? n = null;
-        int? httpTasks = null;
+        int? httpTasks = null, warmup = null;
         for (var i = 0; i < args.Length; i++)
         {
             var a = args[i];
@@ -101,6 +102,7 @@ public sealed class BenchOptions
                 case "--peers": o.Peers = true; break;
                 case "--timers": o.TimerCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--no-paced": o.RunPaced = false; break;
+                case "--warmup": warmup = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--http-tasks": httpTasks = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--paced-seconds": o.PacedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--root": o.Root = Path.GetFullPath(Next()); break;
@@ -141,7 +143,9 @@ public sealed class BenchOptions
             o.Tasks = given;
         }
         o.HttpTasks = httpTasks ?? (o.Smoke ? 200 : 5_000);
+        if (warmup is { } w) o.Warmup = w;
         if (o.Repeat < 1) throw new ArgumentException("--repeat must be at least 1");
+        if (o.Warmup < 1) throw new ArgumentException("--warmup must be at least 1");
         return o;
     }
 

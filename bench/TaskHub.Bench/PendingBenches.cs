@@ -165,44 +165,18 @@ public static class HttpPathBench
         var apiCpu0 = ProcStats.CpuSeconds(system.Api.Pid);
         await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
         var clock = Stopwatch.StartNew();
-        int submitted = 0, succeeded = 0, failed = 0, rejected = 0;
-        // The Api's own path (parse, validate, confirmed send, answer): first request → last 2xx.
-        var acceptedIn = TimeSpan.Zero;
+        int succeeded = 0, failed = 0;
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var submitting = Task.Run(async () =>
-        {
-            var window = new SemaphoreSlim(InFlight);
-            var pending = new List<Task>(count);
-            for (var i = 0; i < count; i++)
-            {
-                await window.WaitAsync(abort.Token);
-                pending.Add(SendOne(i));
-            }
-            await Task.WhenAll(pending);
-            acceptedIn = clock.Elapsed;
-
-            async Task SendOne(int i)
-            {
-                try
-                {
-                    using var body = new StringContent($$"""{"n":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
-                    using var r = await http.PostAsync(url, body, abort.Token);
-                    if (r.IsSuccessStatusCode) Interlocked.Increment(ref submitted);
-                    else if (Interlocked.Increment(ref rejected) == 1)
-                        Console.Error.WriteLine($"  /task/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
-                }
-                finally { window.Release(); }
-            }
-        }, abort.Token);
-
+        var submission = new Submission();
+        var submitting = Task.Run(() => SubmitAsync(http, url, count, submission, abort.Token), abort.Token);
         var label = measure ? PushPath : "(3a) warm-up";
         var poll = new CompletionPoll(count);
-        await using (measure ? new Progress(label, count, () => (submitted, succeeded)) : null)
+        await using (measure ? new Progress(label, count, () => (Volatile.Read(ref submission.Submitted), succeeded)) : null)
         {
             while (true)
             {
                 (succeeded, failed) = await CountAsync(system.Db, from, abort.Token);
-                if (submitting.IsCompleted && succeeded + failed >= submitted) break;
+                if (submitting.IsCompleted && succeeded + failed >= submission.Submitted) break;
                 if (submitting.IsFaulted) await submitting;
                 system.ThrowIfExited();
                 if (clock.Elapsed > TimeSpan.FromMinutes(5))
@@ -216,11 +190,48 @@ public static class HttpPathBench
         var apiCpu = ProcStats.CpuSeconds(system.Api.Pid) - apiCpu0;
         var peak = await rss.StopAsync();
         var latency = await Latency.QueryAsync(system.Db, "tasks", "current_state", "Succeeded", from);
-        var note = $"{succeeded} of {count} Succeeded, {failed} failed, {rejected} rejected by the Api, {confirmFailures} confirmations failed; " +
-                   $"accepted (all {submitted} answered 2xx) in {acceptedIn.TotalSeconds:0.0} s: {submitted / acceptedIn.TotalSeconds:0} tasks/s taken by the Api; " +
+        var note = $"{succeeded} of {count} Succeeded, {failed} failed, {submission.Rejected} rejected by the Api, {confirmFailures} confirmations failed; " +
+                   $"accepted (all {submission.Submitted} answered 2xx) in {submission.AcceptedIn.TotalSeconds:0.0} s: {submission.PerSecond:0} tasks/s taken by the Api; " +
                    $"Api process CPU {apiCpu:0.0} s (in 'CPU ms/task': {(used.Total + apiCpu) * 1000 / count:0.00} with it), peak RSS {peak[2]:0} MB; " +
                    $"{InFlight} requests in flight";
         return new PathResult(PushPath, succeeded, seconds, latency, used, peak[0], peak[1], note);
+    }
+
+    /// <summary>What <see cref="SubmitAsync"/> has done so far: requests answered 2xx, refused, and its time.</summary>
+    sealed class Submission
+    {
+        public int Submitted;
+        public int Rejected;
+        public TimeSpan AcceptedIn;
+        public double PerSecond => Submitted / AcceptedIn.TotalSeconds;
+    }
+
+    /// <summary>The Api's own path (parse, validate, confirmed send, answer): <paramref name="count"/> requests, <see cref="InFlight"/> at once, first request → last answer.</summary>
+    static async Task SubmitAsync(HttpClient http, string url, int count, Submission submission, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var window = new SemaphoreSlim(InFlight);
+        var pending = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            await window.WaitAsync(cancellationToken);
+            pending.Add(SendOne(i));
+        }
+        await Task.WhenAll(pending);
+        submission.AcceptedIn = clock.Elapsed;
+
+        async Task SendOne(int i)
+        {
+            try
+            {
+                using var body = new StringContent($$"""{"n":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
+                using var r = await http.PostAsync(url, body, cancellationToken);
+                if (r.IsSuccessStatusCode) Interlocked.Increment(ref submission.Submitted);
+                else if (Interlocked.Increment(ref submission.Rejected) == 1)
+                    Console.Error.WriteLine($"  /task/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+            finally { window.Release(); }
+        }
     }
 
     static async Task<(int Succeeded, int Failed)> CountAsync(NpgsqlDataSource db, DateTimeOffset from, CancellationToken cancellationToken)
