@@ -144,6 +144,7 @@ public static class WorkerApp
                 // Every Worker hears every cancel: a queue of its own, deleted when it goes (its runs go with it).
                 cfg.ReceiveEndpoint(new TemporaryEndpointDefinition("taskhub-worker-cancels"), e => e.ConfigureConsumer<TaskCancelledConsumer>(context));
             });
+        services.AddOptions<MassTransitHostOptions>().Configure<IOptions<WorkerOptions>>((host, w) => host.ConsumerStopTimeout = w.Value.StopGrace);
         return builder;
     }
 }

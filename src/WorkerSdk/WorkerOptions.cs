@@ -37,4 +37,11 @@ public sealed class WorkerOptions
     /// <summary>How often the Worker writes its row in <c>workers</c>; one silent for three intervals is shown as silent.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Worker:HeartbeatInterval must be between 1 s and 5 min (was {0})")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a stopping Worker lets its running attempts finish. Then their tokens fire, and their work messages go back
+    /// to the broker, for another Worker; the host waits 30 s in all.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:25", ErrorMessage = "Worker:StopGrace must be between 0 and 25 s (was {0})")]
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -32,6 +32,13 @@ public sealed class ExecuteTaskConsumer(
         if (await gate.HoldAsync(context, task, task.Signature.Name, null, at => task with { Rate = StartRate.Reserved(task.Rate, at) }))
             return;
         using var run = running.Start(task.TaskId, Math.Max(1, task.Attempt));
+        await fence.RunAsync(task.TaskId, Math.Max(1, task.Attempt), () => RunAsync(context, run.Cancelled));
+    }
+
+    /// <param name="cancelled">Fires when an operator cancels the task.</param>
+    async Task RunAsync(ConsumeContext<ExecuteTask> context, CancellationToken cancelled)
+    {
+        var task = context.Message;
         var name = task.Signature.Name;
         if (!handlers.TryGet(name, out var handler))
         {
@@ -48,13 +55,13 @@ public sealed class ExecuteTaskConsumer(
         var slack = TimeSpan.FromMilliseconds(workerOptions.Value.DeadlineSlackMs);
         var reportStartAfter = TimeSpan.FromMilliseconds(workerOptions.Value.StartedReportDelayMs);
 
-        for (var attempt = Math.Max(1, task.Attempt); !run.Cancelled.IsCancellationRequested; attempt++)
+        for (var attempt = Math.Max(1, task.Attempt); !cancelled.IsCancellationRequested; attempt++)
         {
             var startedAt = time.GetUtcNow();
             string error;
             try
             {
-                var attemptRun = RunAttempt(context, handler, attempt, policy.Timeout, grace, run.Cancelled);
+                var attemptRun = RunAttempt(context, handler, attempt, policy.Timeout, grace, cancelled);
                 // A fast attempt costs one event (its outcome, carrying its start) instead of two.
                 var reported = false;
                 if (!await FinishesWithin(attemptRun, reportStartAfter))

@@ -39,13 +39,20 @@ public sealed class CallCalleeConsumer(
             return;
         // A cancel stops the call or the polling; the callee's late confirmation is ignored by the saga.
         using var run = running.Start(call.TaskId, Math.Max(1, call.Attempt));
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, run.Cancelled);
+        await fence.RunAsync(call.TaskId, Math.Max(1, call.Attempt), () => RunAsync(context, run.Cancelled));
+    }
+
+    /// <param name="cancelled">Fires when an operator cancels the task.</param>
+    async Task RunAsync(ConsumeContext<CallCallee> context, CancellationToken cancelled)
+    {
+        var call = context.Message;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, cancelled);
         var settings = options.Value;
         settings.Tasks.TryGetValue(PolicyName, out var configured);
         var policy = AttemptPolicy.Resolve(call.Policy, configured, null, settings);
         var client = clients.CreateClient(OutboundRegistration.HttpClientName);
 
-        for (var attempt = Math.Max(1, call.Attempt); !run.Cancelled.IsCancellationRequested; attempt++)
+        for (var attempt = Math.Max(1, call.Attempt); !cancelled.IsCancellationRequested; attempt++)
         {
             var startedAt = time.GetUtcNow();
             // The callee has until the deadline to confirm; past it the Scheduler fails the task as timed out.
@@ -63,7 +70,7 @@ public sealed class CallCalleeConsumer(
                     : new TaskSucceeded(call.TaskId, attempt, CalleeResponse.AsJson(result), time.GetUtcNow()));
                 return;
             }
-            catch (OperationCanceledException) when (run.Cancelled.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancelled.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
             {
                 logger.LogInformation("HTTP task {TaskId} attempt {Attempt} stopped: the task was cancelled", call.TaskId, attempt);
                 return;

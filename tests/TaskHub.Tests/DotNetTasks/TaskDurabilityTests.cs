@@ -8,6 +8,7 @@ using TaskHub.Contracts.Messages;
 using TaskHub.Contracts.Tasks;
 using TaskHub.Contracts.Transport;
 using TaskHub.Tests.Infrastructure;
+using TaskHub.Worker;
 using TaskHub.Worker.Handlers;
 
 namespace TaskHub.Tests.DotNetTasks;
@@ -45,6 +46,47 @@ public sealed class TaskDurabilityTests : SystemTest
         await Task.Delay(1000);
         Assert.Equal(1, calls);
         Assert.Equal(1, (await System.ReadTaskAsync(id))!.Attempts);
+    }
+
+    /// <summary>
+    /// The CI's broker kill left a task Running: its Worker was stopped mid-attempt by the broker's crash, the broker had not
+    /// written the work message to disk, and the outbox's resent copy was dropped as "under way". Here the Worker stops
+    /// mid-attempt, the broker's copy is purged (as that crash lost it), and the resent copy runs the attempt, once.
+    /// </summary>
+    [Fact]
+    public async Task A_resent_work_message_runs_the_attempt_a_stopped_worker_let_go_of_when_the_broker_lost_its_copy()
+    {
+        var calls = 0;
+        var scheduler = await System.StartSchedulerAsync();
+        Action<TaskHubWorkerBuilder> handlers = w => w.Register("HeldOnce", async (ITaskContext ctx) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+                await Task.Delay(Timeout.Infinite, ctx.CancellationToken);
+            return "done";
+        });
+        var worker = await System.StartWorkerAsync(handlers, ("Worker:StartedReportDelayMs", "0"), ("Worker:StopGrace", "00:00:01"));
+        var client = await System.StartClientAsync();
+        var id = await client.SendTaskAsync(TaskSignature.Create("HeldOnce"));
+        await System.WaitForStateAsync(id, "Running");
+
+        await System.StopAsync(worker);
+        Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));
+        (await System.Stack.ManagementClient.DeleteAsync($"api/queues/{System.VirtualHost}/taskhub.task/contents")).EnsureSuccessStatusCode();
+
+        await System.StartWorkerAsync(handlers);
+        var resent = new ExecuteTask(id, TaskSignature.Create("HeldOnce"), null);
+        var queue = await System.Bus(scheduler).GetSendEndpoint(new Uri("exchange:taskhub.task"));
+        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        var result = await client.WaitForResultAsync(id, TimeSpan.FromSeconds(20));
+        Assert.Equal(TaskStatuses.Success, result.Status);
+        Assert.Equal("\"done\"", result.Response);
+        Assert.Equal(2, calls);
+
+        // The release was taken: another resent copy finds the task finished, and nothing runs again.
+        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await Task.Delay(1000);
+        Assert.Equal(2, calls);
+        Assert.Equal(0, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));
     }
 
     [Fact]
