@@ -7,6 +7,7 @@ using System.Text.Json;
 using MassTransit;
 using Npgsql;
 using TaskHub.Contracts.Messages;
+using TaskHub.Contracts.Transport;
 using TaskHub.Tests.Infrastructure;
 
 namespace TaskHub.Tests.CallbackCenter;
@@ -64,6 +65,48 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
         Assert.Equal(1, maxConcurrent());
         await TestSystem.EventuallyAsync(() => Task.FromResult(other.Order.Count), c => c == 3, what: "the other group to finish");
         Assert.Equal([1, 2, 3], other.Order.ToArray());
+    }
+
+    /// <summary>
+    /// The CI's broker kill left an HTTP task RUNNING: the broker lost the call's message with its crash and the Worker's
+    /// fence dropped the outbox's resent copy as "under way". Here the Worker stops mid-call, the broker's copy is purged,
+    /// and the resent copy calls the callee again, which confirms.
+    /// </summary>
+    [Fact]
+    public async Task A_callee_call_a_stopped_worker_let_go_of_runs_from_the_resent_copy_when_the_broker_lost_its_own()
+    {
+        var scheduler = await System.StartSchedulerAsync();
+        var worker = await System.StartWorkerAsync(_ => { }, ("Worker:StopGrace", "00:00:01"));
+        Api = await System.StartApiAsync();
+        var calls = 0;
+        Peer.Map("/work", async (request, context) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+                await Task.Delay(Timeout.Infinite, context.RequestAborted); // the first call hangs until its Worker stops
+            await context.Response.WriteAsJsonAsync(new { ok = true });
+            using var http = new HttpClient();
+            await http.PostAsJsonAsync(request.Query["callback"].ToString(), new { confirmed = true });
+        });
+        var id = Guid.Parse(await PostAsync("/task/new", new { n = 1 }, ("callee", Peer.Url("/work"))));
+        await Peer.WaitForAsync("/work", 1);
+        await System.WaitForStateAsync(id, "Running");
+
+        await System.StopAsync(worker);
+        Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));
+        (await System.Stack.ManagementClient.DeleteAsync($"api/queues/{System.VirtualHost}/taskhub.http/contents")).EnsureSuccessStatusCode();
+
+        await System.StartWorkerAsync(_ => { });
+        await using (var database = NpgsqlDataSource.Create(System.Database))
+        {
+            var stored = (string)(await database.CreateCommand($"SELECT http FROM tasks WHERE id = '{id}'").ExecuteScalarAsync())!;
+            var resent = new CallCallee(id, JsonSerializer.Deserialize<HttpTask>(stored)!, null);
+            var queue = await System.Bus(scheduler).GetSendEndpoint(new Uri("exchange:taskhub.http"));
+            await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        }
+
+        var task = await TaskInStatusAsync(id.ToString(), "SUCCESS", TimeSpan.FromSeconds(30));
+        Assert.True(task.GetProperty("response").GetProperty("confirmed").GetBoolean(), task.ToString());
+        Assert.Equal(2, calls);
     }
 
     [Fact]
