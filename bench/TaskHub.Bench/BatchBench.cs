@@ -28,18 +28,12 @@ public static class BatchBench
         await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid);
         var clock = Stopwatch.StartNew();
         var chunks = Enumerable.Range(0, o.Tasks).Chunk(SubmitTaskBatch.MaxTasks).Select(c => c.Length).ToList();
-        var window = new SemaphoreSlim(InFlight);
         var sent = 0;
-        var sending = Task.WhenAll(chunks.Select(async size =>
+        var sending = Windowed.RunAsync(chunks.Count, InFlight, async i =>
         {
-            await window.WaitAsync(cancellationToken);
-            try
-            {
-                await client.SendTasksAsync(Enumerable.Repeat(noop, size), null, cancellationToken);
-                Interlocked.Add(ref sent, size);
-            }
-            finally { window.Release(); }
-        }));
+            await client.SendTasksAsync(Enumerable.Repeat(noop, chunks[i]), null, cancellationToken);
+            Interlocked.Add(ref sent, chunks[i]);
+        }, cancellationToken);
         var succeeded = 0;
         await using (new Progress("batch", o.Tasks, () => (sent, succeeded)))
         {

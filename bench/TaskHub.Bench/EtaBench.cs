@@ -24,16 +24,9 @@ public static class EtaBench
 
         var clock = Stopwatch.StartNew();
         var ids = new Guid[count];
-        var window = new SemaphoreSlim(16);
-        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
-        {
-            await window.WaitAsync(cancellationToken);
-            try
-            {
-                ids[i] = await system.Client.SendTaskAsync(noop with { Eta = DateTimeOffset.UtcNow.AddMilliseconds(1000 + i * 9) }, null, cancellationToken);
-            }
-            finally { window.Release(); }
-        }));
+        await Windowed.RunAsync(count, 16, async i =>
+            ids[i] = await system.Client.SendTaskAsync(noop with { Eta = DateTimeOffset.UtcNow.AddMilliseconds(1000 + i * 9) }, null, cancellationToken),
+            cancellationToken);
         var submitSeconds = clock.Elapsed.TotalSeconds;
         var services = system.Services;
         while (await ScalarAsync(services, $"SELECT count(*) FROM tasks WHERE start_at IS NOT NULL AND created_at >= '{since:O}' AND current_state = 'Succeeded'") < count

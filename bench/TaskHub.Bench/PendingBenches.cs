@@ -132,9 +132,15 @@ public static class HttpPathBench
 {
     public const string PushPath = "(3a) HTTP POST /task/new";
     public const string PullPath = "(3b) HTTP /task/put + acquire/reply";
+    public const string AlonePath = "(3c) HTTP POST /task/new, taken by the Api alone";
     const int InFlight = 64;
 
-    public static async Task<PathResult> RunPushAsync(ApiSystem system, BenchOptions options, int count, bool measure, CancellationToken cancellationToken)
+    /// <param name="apiAlone">
+    /// The Scheduler and the Worker are paused (SIGSTOP) while the requests are taken and resumed after, so the Api's own
+    /// path (parse, validate, confirmed send, answer) has the machine; then every task runs to SUCCESS as always.
+    /// </param>
+    public static async Task<PathResult> RunPushAsync(ApiSystem system, BenchOptions options, int count, bool measure, CancellationToken cancellationToken,
+        bool apiAlone = false)
     {
         using var confirmer = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { Timeout = TimeSpan.FromSeconds(30) };
         var confirmFailures = 0;
@@ -168,8 +174,12 @@ public static class HttpPathBench
         int succeeded = 0, failed = 0;
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var submission = new Submission();
-        var submitting = Task.Run(() => SubmitAsync(http, url, count, submission, abort.Token), abort.Token);
-        var label = measure ? PushPath : "(3a) warm-up";
+        var submitting = Task.Run(async () =>
+        {
+            using var paused = apiAlone ? ProcStats.Pause(system.Scheduler.Pid, system.Worker.Pid) : null;
+            await SubmitAsync(http, url, count, submission, abort.Token);
+        }, abort.Token);
+        var label = !measure ? "(3a) warm-up" : apiAlone ? AlonePath : PushPath;
         var poll = new CompletionPoll(count);
         await using (measure ? new Progress(label, count, () => (Volatile.Read(ref submission.Submitted), succeeded)) : null)
         {
@@ -194,6 +204,10 @@ public static class HttpPathBench
                    $"accepted (all {submission.Submitted} answered 2xx) in {submission.AcceptedIn.TotalSeconds:0.0} s: {submission.PerSecond:0} tasks/s taken by the Api; " +
                    $"Api process CPU {apiCpu:0.0} s (in 'CPU ms/task': {(used.Total + apiCpu) * 1000 / count:0.00} with it), peak RSS {peak[2]:0} MB; " +
                    $"{InFlight} requests in flight";
+        if (apiAlone)
+            // The rate is the Api's: requests taken per second while nothing else ran; the latency would be the pause's.
+            return new PathResult(AlonePath, submission.Submitted, submission.AcceptedIn.TotalSeconds, new Latency(0, double.NaN, double.NaN, double.NaN),
+                used, peak[0], peak[1], $"Scheduler and Worker paused (SIGSTOP) while the requests were taken, resumed after; {note}");
         return new PathResult(PushPath, succeeded, seconds, latency, used, peak[0], peak[1], note);
     }
 
@@ -209,29 +223,14 @@ public static class HttpPathBench
     /// <summary>The Api's own path (parse, validate, confirmed send, answer): <paramref name="count"/> requests, <see cref="InFlight"/> at once, first request → last answer.</summary>
     static async Task SubmitAsync(HttpClient http, string url, int count, Submission submission, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        var window = new SemaphoreSlim(InFlight);
-        var pending = new List<Task>(count);
-        for (var i = 0; i < count; i++)
+        submission.AcceptedIn = await Windowed.RunAsync(count, InFlight, async i =>
         {
-            await window.WaitAsync(cancellationToken);
-            pending.Add(SendOne(i));
-        }
-        await Task.WhenAll(pending);
-        submission.AcceptedIn = clock.Elapsed;
-
-        async Task SendOne(int i)
-        {
-            try
-            {
-                using var body = new StringContent($$"""{"n":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
-                using var r = await http.PostAsync(url, body, cancellationToken);
-                if (r.IsSuccessStatusCode) Interlocked.Increment(ref submission.Submitted);
-                else if (Interlocked.Increment(ref submission.Rejected) == 1)
-                    Console.Error.WriteLine($"  /task/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync(cancellationToken)}");
-            }
-            finally { window.Release(); }
-        }
+            using var body = new StringContent($$"""{"n":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
+            using var r = await http.PostAsync(url, body, cancellationToken);
+            if (r.IsSuccessStatusCode) Interlocked.Increment(ref submission.Submitted);
+            else if (Interlocked.Increment(ref submission.Rejected) == 1)
+                Console.Error.WriteLine($"  /task/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync(cancellationToken)}");
+        }, cancellationToken);
     }
 
     static async Task<(int Succeeded, int Failed)> CountAsync(NpgsqlDataSource db, DateTimeOffset from, CancellationToken cancellationToken)
@@ -360,32 +359,18 @@ public static class TimerBench
         await using var rss = new RssSampler(system.Scheduler.Pid, system.Worker.Pid, system.Api.Pid);
         var rejected = 0;
         var submitted = 0;
-        var window = new SemaphoreSlim(InFlight);
-        var pending = new List<Task>(count);
-        for (var i = 0; i < count; i++)
+        var submitSeconds = (await Windowed.RunAsync(count, InFlight, async i =>
         {
-            await window.WaitAsync(cancellationToken);
-            pending.Add(SendOne(i));
-        }
-        await Task.WhenAll(pending);
-        var submitSeconds = clock.Elapsed.TotalSeconds;
-
-        async Task SendOne(int i)
-        {
-            try
-            {
-                // Due within ~10 s whatever the count: 1000 + i*9 ms for 1,000.
-                var delay = 1000 + (int)((long)i * 9000 / count);
-                var callback = Uri.EscapeDataString(new Uri(receiver.BaseUrl, $"/fire/{i}").ToString());
-                using var body = new StringContent($$"""{"i":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
-                due[i] = clock.Elapsed.TotalMilliseconds + delay;
-                using var r = await http.PostAsync($"/callback/new?callback={callback}&setTimeout={delay}", body, cancellationToken);
-                if (r.IsSuccessStatusCode) Interlocked.Increment(ref submitted);
-                else if (Interlocked.Increment(ref rejected) == 1)
-                    Console.Error.WriteLine($"  /callback/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
-            }
-            finally { window.Release(); }
-        }
+            // Due within ~10 s whatever the count: 1000 + i*9 ms for 1,000.
+            var delay = 1000 + (int)((long)i * 9000 / count);
+            var callback = Uri.EscapeDataString(new Uri(receiver.BaseUrl, $"/fire/{i}").ToString());
+            using var body = new StringContent($$"""{"i":{{i}}}""", System.Text.Encoding.UTF8, "application/json");
+            due[i] = clock.Elapsed.TotalMilliseconds + delay;
+            using var r = await http.PostAsync($"/callback/new?callback={callback}&setTimeout={delay}", body, cancellationToken);
+            if (r.IsSuccessStatusCode) Interlocked.Increment(ref submitted);
+            else if (Interlocked.Increment(ref rejected) == 1)
+                Console.Error.WriteLine($"  /callback/new answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+        }, cancellationToken)).TotalSeconds;
 
         await using (new Progress($"(4) timers: {count} setTimeout callbacks", count, () => (submitted, Volatile.Read(ref arrivals))))
         {

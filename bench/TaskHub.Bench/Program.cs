@@ -136,10 +136,11 @@ public static class Program
             {
                 await HttpPathBench.RunPushAsync(api, o, Math.Min(o.Warmup, o.HttpTasks), measure: false, cancellationToken);
                 newRows.Add(await HttpPathBench.RunPushAsync(api, o, o.HttpTasks, measure: true, cancellationToken));
+                newRows.Add(await HttpPathBench.RunPushAsync(api, o, o.HttpTasks, measure: true, cancellationToken, apiAlone: true));
                 newRows.Add(await HttpPathBench.RunPullAsync(api, o, cancellationToken));
             }
         }
-        foreach (var path in new[] { HttpPathBench.PushPath, HttpPathBench.PullPath, TimerBench.Path })
+        foreach (var path in new[] { HttpPathBench.PushPath, HttpPathBench.AlonePath, HttpPathBench.PullPath, TimerBench.Path })
         {
             var tag = path.Split(' ')[0];
             var result = newRows.FirstOrDefault(r => r.Path.StartsWith(tag + " ", StringComparison.Ordinal));
