@@ -83,7 +83,7 @@ public sealed class TaskFence(NpgsqlDataSource database, TimeProvider time, ILog
 
     /// <summary>
     /// Records that this Worker leaves the attempt its work message started with unfinished (it stops, or its broker
-    /// went away): whichever of the broker's redelivery and the outbox's resent copy comes first runs it.
+    /// went away): the broker's redelivery runs it, or, should the broker have lost its copy, the outbox's resent one.
     /// </summary>
     async Task ReleaseAsync(Guid taskId, int attempt)
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TaskHub.Contracts.Options;
 using TaskHub.Contracts.Outbound;
 using TaskHub.Contracts.Transport;
+using TaskHub.Worker;
 
 namespace TaskHub.Tests.Unit;
 
@@ -16,12 +17,18 @@ public sealed class OptionsValidationTests
         ["AsyncTask:ResultBackend"] = "Host=127.0.0.1;Username=u;Password=p;Database=d",
     };
 
-    static async Task<string> StartFailure(Dictionary<string, string?> settings, string environment = "Production")
+    static Task<string> StartFailure(Dictionary<string, string?> settings, string environment = "Production") =>
+        StartFailure(settings, builder =>
+        {
+            builder.Services.AddAsyncTaskOptions(builder.Configuration);
+            builder.Services.AddTaskHubOutbound(builder.Configuration);
+        }, environment);
+
+    static async Task<string> StartFailure(Dictionary<string, string?> settings, Action<HostApplicationBuilder> configure, string environment = "Production")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = environment, Args = [] });
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddAsyncTaskOptions(builder.Configuration);
-        builder.Services.AddTaskHubOutbound(builder.Configuration);
+        configure(builder);
         using var host = builder.Build();
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         return error.Message;
@@ -42,6 +49,16 @@ public sealed class OptionsValidationTests
     {
         var settings = new Dictionary<string, string?>(Valid) { [key] = value, ["Outbound:SigningKey"] = new string('k', 40) };
         Assert.Contains(key, await StartFailure(settings));
+    }
+
+    /// <summary>The Worker's own section, as the Worker registers it.</summary>
+    [Theory]
+    [InlineData("Worker:StopGrace", "00:00:30")]
+    [InlineData("Worker:HeartbeatInterval", "00:10:00")]
+    public async Task A_bad_worker_value_stops_the_worker_naming_its_key(string key, string value)
+    {
+        var settings = new Dictionary<string, string?>(Valid) { [key] = value, ["Outbound:SigningKey"] = new string('k', 40) };
+        Assert.Contains(key, await StartFailure(settings, builder => builder.AddTaskHubWorker()));
     }
 
     [Fact]

@@ -6,8 +6,8 @@ namespace TaskHub.Scheduler.Persistence.Migrations;
 /// <summary>
 /// Attempts a Worker let go of without an outcome (it stopped, or lost its broker, mid-attempt). The broker may not have
 /// kept that work message (a broker killed before it wrote the message to disk), so the outbox's resent copy must be
-/// able to run an attempt some Worker had reported started: it may when the attempt is released here, and takes it
-/// (<c>taken_at</c>), so that of the broker's redelivery and the resent copy only the first runs. See <c>TaskFence</c>.
+/// able to run an attempt some Worker had reported started: it may when the attempt is released here and not yet taken
+/// (<c>taken_at</c>) by the broker's redelivery or another resent copy. See <c>TaskFence</c>.
 /// </summary>
 [DbContext(typeof(TaskHubDbContext))]
 [Migration("20261203000023_ReleasedAttempts")]
