@@ -27,12 +27,13 @@ public sealed class ExecuteTaskConsumer(
     public async Task Consume(ConsumeContext<ExecuteTask> context)
     {
         var task = context.Message;
-        if (running.WasCancelled(task.TaskId, Math.Max(1, task.Attempt)) || !await fence.MayRunAsync(context, task.TaskId, Math.Max(1, task.Attempt)))
+        var first = Math.Max(1, task.Attempt); // the attempt the message starts with
+        if (running.WasCancelled(task.TaskId, first) || !await fence.MayRunAsync(context, task.TaskId, first))
             return;
         if (await gate.HoldAsync(context, task, task.Signature.Name, null, at => task with { Rate = StartRate.Reserved(task.Rate, at) }))
             return;
-        using var run = running.Start(task.TaskId, Math.Max(1, task.Attempt));
-        await fence.RunAsync(task.TaskId, Math.Max(1, task.Attempt), () => RunAsync(context, run.Cancelled));
+        using var run = running.Start(task.TaskId, first);
+        await fence.RunAsync(task.TaskId, first, () => RunAsync(context, run.Cancelled));
     }
 
     /// <param name="cancelled">Fires when an operator cancels the task.</param>

@@ -32,14 +32,15 @@ public sealed class CallCalleeConsumer(
     public async Task Consume(ConsumeContext<CallCallee> context)
     {
         var call = context.Message;
-        if (running.WasCancelled(call.TaskId, Math.Max(1, call.Attempt)) || !await fence.MayRunAsync(context, call.TaskId, Math.Max(1, call.Attempt)))
+        var first = Math.Max(1, call.Attempt); // the attempt the message starts with
+        if (running.WasCancelled(call.TaskId, first) || !await fence.MayRunAsync(context, call.TaskId, first))
             return;
         if (await gate.HoldAsync(context, call, PolicyName, Uri.TryCreate(call.Http.Callee, UriKind.Absolute, out var callee) ? callee : null,
                 at => call with { Rate = StartRate.Reserved(call.Rate, at) }))
             return;
         // A cancel stops the call or the polling; the callee's late confirmation is ignored by the saga.
-        using var run = running.Start(call.TaskId, Math.Max(1, call.Attempt));
-        await fence.RunAsync(call.TaskId, Math.Max(1, call.Attempt), () => RunAsync(context, run.Cancelled));
+        using var run = running.Start(call.TaskId, first);
+        await fence.RunAsync(call.TaskId, first, () => RunAsync(context, run.Cancelled));
     }
 
     /// <param name="cancelled">Fires when an operator cancels the task.</param>

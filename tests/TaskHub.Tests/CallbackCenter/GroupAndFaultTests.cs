@@ -93,7 +93,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
 
         await System.StopAsync(worker);
         Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));
-        (await System.Stack.ManagementClient.DeleteAsync($"api/queues/{System.VirtualHost}/taskhub.http/contents")).EnsureSuccessStatusCode();
+        await System.PurgeQueueAsync("taskhub.http");
 
         await System.StartWorkerAsync(_ => { });
         await using (var database = NpgsqlDataSource.Create(System.Database))
@@ -101,7 +101,7 @@ public sealed class GroupAndFaultTests : CallbackCenterTest
             var stored = (string)(await database.CreateCommand($"SELECT http FROM tasks WHERE id = '{id}'").ExecuteScalarAsync())!;
             var resent = new CallCallee(id, JsonSerializer.Deserialize<HttpTask>(stored)!, null);
             var queue = await System.Bus(scheduler).GetSendEndpoint(new Uri("exchange:taskhub.http"));
-            await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+            await queue.Send(resent, TestSystem.Resent);
         }
 
         var task = await TaskInStatusAsync(id.ToString(), "SUCCESS", TimeSpan.FromSeconds(30));

@@ -36,13 +36,13 @@ public sealed class TaskDurabilityTests : SystemTest
         var resent = new ExecuteTask(id, TaskSignature.Create("Held"), null);
         // To the task queue's exchange, as the relay sends work: a queue: address would declare it without x-max-priority (TaskQueues).
         var queue = await System.Bus(scheduler).GetSendEndpoint(new Uri("exchange:taskhub.task"));
-        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await queue.Send(resent, TestSystem.Resent);
         await Task.Delay(1000);
         Assert.Equal(1, calls);
 
         release.SetResult();
         Assert.Equal(TaskStatuses.Success, (await client.WaitForResultAsync(id, TimeSpan.FromSeconds(20))).Status);
-        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await queue.Send(resent, TestSystem.Resent);
         await Task.Delay(1000);
         Assert.Equal(1, calls);
         Assert.Equal(1, (await System.ReadTaskAsync(id))!.Attempts);
@@ -71,19 +71,19 @@ public sealed class TaskDurabilityTests : SystemTest
 
         await System.StopAsync(worker);
         Assert.Equal(1, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));
-        (await System.Stack.ManagementClient.DeleteAsync($"api/queues/{System.VirtualHost}/taskhub.task/contents")).EnsureSuccessStatusCode();
+        await System.PurgeQueueAsync("taskhub.task");
 
         await System.StartWorkerAsync(handlers);
         var resent = new ExecuteTask(id, TaskSignature.Create("HeldOnce"), null);
         var queue = await System.Bus(scheduler).GetSendEndpoint(new Uri("exchange:taskhub.task"));
-        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await queue.Send(resent, TestSystem.Resent);
         var result = await client.WaitForResultAsync(id, TimeSpan.FromSeconds(20));
         Assert.Equal(TaskStatuses.Success, result.Status);
         Assert.Equal("\"done\"", result.Response);
         Assert.Equal(2, calls);
 
         // The release was taken: another resent copy finds the task finished, and nothing runs again.
-        await queue.Send(resent, Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true")));
+        await queue.Send(resent, TestSystem.Resent);
         await Task.Delay(1000);
         Assert.Equal(2, calls);
         Assert.Equal(0, await System.CountAsync($"SELECT count(*) FROM released_attempts WHERE task_id = '{id}' AND taken_at IS NULL"));

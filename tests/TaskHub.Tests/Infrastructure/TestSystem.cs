@@ -245,6 +245,13 @@ public sealed class TestSystem : IAsyncLifetime
 
     /// <summary>Publishes straight onto this system's bus, as a Worker or producer would.</summary>
     public IBus Bus(IHost host) => host.Services.GetRequiredService<IBus>();
+
+    /// <summary>Marks a send as the outbox relay marks a message it sends again (<see cref="TaskHubHeaders.Resent"/>).</summary>
+    public static readonly IPipe<SendContext> Resent = Pipe.Execute<SendContext>(c => c.Headers.Set(TaskHubHeaders.Resent, "true"));
+
+    /// <summary>Empties one of this system's queues, as a broker that lost its messages in a crash.</summary>
+    public async Task PurgeQueueAsync(string queue) =>
+        (await Stack.ManagementClient.DeleteAsync($"api/queues/{_name}/{queue}/contents")).EnsureSuccessStatusCode();
 }
 
 public sealed record TaskRow(string State, int Attempts, int Current, int Total, string? Message, string? Response, string? Error);
