@@ -22,19 +22,20 @@ namespace TaskHub.Tests.Infrastructure;
 /// </summary>
 public sealed class TestSystem : IAsyncLifetime
 {
-    readonly string _name = $"t{Guid.NewGuid():N}"[..16];
     readonly List<IHost> _hosts = [];
     readonly List<ServiceProcess> _processes = [];
 
+    Sandbox _sandbox = null!;
+
     public TestStack Stack { get; private set; } = null!;
-    public string Broker { get; private set; } = "";
-    public string Database { get; private set; } = "";
+    public string Broker => _sandbox.Broker.ToString();
+    public string Database => _sandbox.Database;
+    public string VirtualHost => _sandbox.Name;
 
     public async Task InitializeAsync()
     {
         Stack = await TestStack.GetAsync();
-        Broker = (await Stack.CreateVirtualHostAsync(_name)).ToString();
-        Database = await Stack.CloneDatabaseAsync(_name);
+        _sandbox = await Stack.TakeSandboxAsync();
     }
 
     public async Task DisposeAsync()
@@ -43,11 +44,8 @@ public sealed class TestSystem : IAsyncLifetime
             await process.DisposeAsync();
         foreach (var host in Enumerable.Reverse(_hosts))
             await StopAsync(host);
-        await Stack.DropDatabaseAsync(_name);
-        await Stack.DeleteVirtualHostAsync(_name);
+        Stack.Release(_sandbox);
     }
-
-    public string VirtualHost => _name;
 
     /// <summary>The key every host of a test system signs outbound requests with.</summary>
     public const string SigningKey = "test-signing-key-0123456789abcdef0123";
@@ -121,7 +119,7 @@ public sealed class TestSystem : IAsyncLifetime
         var dll = Path.Combine(RepoRoot, "src", project, "bin", configuration, "net10.0", $"TaskHub.{project}.dll");
         var environment = Settings([("DOTNET_ENVIRONMENT", "Development"), ("ASPNETCORE_ENVIRONMENT", "Development"), .. settings])
             .Select(s => KeyValuePair.Create(s.Key.Replace(":", "__"), s.Value ?? ""));
-        var log = Path.Combine(Path.GetTempPath(), $"taskhub-{_name}-{project.ToLowerInvariant()}-{_processes.Count}.log");
+        var log = Path.Combine(Path.GetTempPath(), $"taskhub-{VirtualHost}-{project.ToLowerInvariant()}-{_processes.Count}.log");
         var process = ServiceProcess.Start(project.ToLowerInvariant(), dll, environment, log);
         _processes.Add(process);
         return process;
@@ -251,7 +249,7 @@ public sealed class TestSystem : IAsyncLifetime
 
     /// <summary>Empties one of this system's queues, as a broker that lost its messages in a crash.</summary>
     public async Task PurgeQueueAsync(string queue) =>
-        (await Stack.ManagementClient.DeleteAsync($"api/queues/{_name}/{queue}/contents")).EnsureSuccessStatusCode();
+        (await Stack.ManagementClient.DeleteAsync($"api/queues/{VirtualHost}/{queue}/contents")).EnsureSuccessStatusCode();
 }
 
 public sealed record TaskRow(string State, int Attempts, int Current, int Total, string? Message, string? Response, string? Error);
