@@ -35,7 +35,7 @@ public sealed class TestSystem : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Stack = await TestStack.GetAsync();
-        _sandbox = await Stack.TakeSandboxAsync();
+        _sandbox = await Stack.CreateSandboxAsync();
     }
 
     public async Task DisposeAsync()
@@ -44,7 +44,7 @@ public sealed class TestSystem : IAsyncLifetime
             await process.DisposeAsync();
         foreach (var host in Enumerable.Reverse(_hosts))
             await StopAsync(host);
-        Stack.Release(_sandbox);
+        await Stack.DropSandboxAsync(_sandbox);
     }
 
     /// <summary>The key every host of a test system signs outbound requests with.</summary>
