@@ -152,8 +152,7 @@ public sealed class TestStack
 
     public async Task DropDatabaseAsync(string name)
     {
-        // Only this database's pooled connections: another test may be running on its own.
-        NpgsqlConnection.ClearPool(new NpgsqlConnection(WithDatabase(name)));
+        NpgsqlConnection.ClearAllPools();
         await using var admin = new NpgsqlConnection(AdminDatabase);
         await admin.OpenAsync();
         for (var attempt = 1; ; attempt++)
